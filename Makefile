@@ -1,0 +1,73 @@
+# The portal's commands. `make run` and `make test` are the README's quick start.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test check bench venv dev-venv env demo messages clean
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+dev-venv: $(VENV)/.dev-installed
+
+# The demo's own secrets, generated once; production takes them from the environment.
+.env:
+	@umask 077 && { \
+	  echo "DEBUG=true"; \
+	  echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  echo "FIELD_ENCRYPTION_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"; \
+	} > .env
+	@echo "Wrote .env with generated demo secrets."
+
+env: .env
+
+demo: venv .env
+	mkdir -p var/broker var/broker-control var/mail
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --credentials-out demo-credentials.json
+
+run: demo
+	@echo ""
+	@echo "  Clinic portal:  http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins:    demo-credentials.json (e-mail, password, TOTP secret per role)"
+	@echo "  Sent e-mail:    var/mail/"
+	@echo ""
+	@trap 'kill 0' EXIT INT TERM; \
+	$(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: dev-venv
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(VENV)/bin/pytest -n 2 --dist loadgroup --create-db $(PYTEST_ARGS)
+
+# Production settings for the deploy check: secrets made up on the spot, never used.
+check: dev-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint --check templates --quiet
+	$(VENV)/bin/djlint --lint templates
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  FIELD_ENCRYPTION_KEY=$$($(PY) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+	  DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL=$(TEST_BROKER_URL) ALLOWED_HOSTS=portal.example \
+	  sh -c '$(PY) manage.py makemigrations --check --dry-run && $(PY) manage.py check --deploy --fail-level WARNING'
+
+messages: dev-venv
+	$(PY) manage.py makemessages -l nl --no-obsolete --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

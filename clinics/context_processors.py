@@ -1,0 +1,28 @@
+from django.http import HttpRequest
+
+from clinics.models import Membership, Role
+
+
+def navigation(request: HttpRequest) -> dict:
+    """What the base layout needs for the per-role navigation."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_role": None, "nav_memberships": []}
+    if not user.is_verified() and _needs_step(request):
+        return {"nav_role": None, "nav_memberships": []}
+    membership = getattr(request, "membership", None)
+    return {
+        "nav_role": membership.role if membership else None,
+        "nav_roles": Role,
+        "nav_clinic": membership.clinic if membership else None,
+        "nav_memberships": list(
+            Membership.objects.active().filter(user=user).select_related("clinic")
+        ),
+        "nav_is_patient": user.patient_records.exists(),
+    }
+
+
+def _needs_step(request: HttpRequest) -> bool:
+    from clinics.mfa import mfa_required_for
+
+    return mfa_required_for(request.user)

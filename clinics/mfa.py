@@ -1,0 +1,164 @@
+"""The second factor: who needs it, the gate that enforces it, and the verify/enrol steps.
+
+Invariants:
+- `MFARequiredMiddleware` is the only gate. It sends every request of a session that needs a
+  second factor and has not passed one to enrolment or verification, except the URL names in
+  `MFA_EXEMPT_URL_NAMES` (login, logout, the MFA steps themselves, password reset, health check).
+  Every login path (allauth, admin, password reset, invitation) therefore ends unverified.
+- Staff (any active membership), Django staff and superusers always need it; a patient needs it
+  when any clinic holding their record requires it (the default).
+- After a code is accepted the session key and the CSRF token are cycled (`mfa_complete_login`).
+- Only TOTP and one-time backup codes count; an e-mailed code never does. There is no
+  "remember this browser" and no way for staff to switch the factor off.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import rotate_token
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import devices_for_user, user_has_device
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinics.models import Membership
+
+MFA_EXEMPT_URL_NAMES = frozenset(
+    {
+        "account_login",
+        "account_logout",
+        "account_inactive",
+        "account_reset_password",
+        "account_reset_password_done",
+        "account_reset_password_from_key",
+        "account_reset_password_from_key_done",
+        "account_confirm_email",
+        "account_email_verification_sent",
+        "mfa:verify",
+        "mfa:setup",
+        "healthz",
+        "set_language",
+    }
+)
+FAILURES_SESSION_KEY = "mfa_failures"
+TOTP_DEVICE_NAME = "authenticator"
+BACKUP_DEVICE_NAME = "backup"
+
+
+def mfa_required_for(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    if Membership.objects.active().filter(user=user).exists():
+        return True
+    return user.patient_records.filter(clinic__requires_patient_mfa=True).exists()
+
+
+def has_confirmed_totp(user) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def safe_next(request: HttpRequest, default: str = "home") -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse(default)
+
+
+class MFARequiredMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        if request.resolver_match.view_name in MFA_EXEMPT_URL_NAMES:
+            return None
+        if not mfa_required_for(user):
+            return None
+        step = "mfa:verify" if has_confirmed_totp(user) else "mfa:setup"
+        query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+        return redirect(f"{reverse(step)}?{query}" if query else reverse(step))
+
+
+def totp_device_for_enrolment(user) -> TOTPDevice:
+    """The unconfirmed authenticator being enrolled, created on first use."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def match_code(user, code: str):
+    """The confirmed device (TOTP or backup code) that accepts this code, or None.
+
+    django-otp throttles each device after a failure and rejects a TOTP code already used
+    (its `last_t`), so replays and rapid guessing fail here.
+    """
+    code = "".join(code.split())
+    if not code:
+        return None
+    for device in devices_for_user(user, confirmed=True):
+        if device.verify_is_allowed()[0] and device.verify_token(code):
+            return device
+    return None
+
+
+def mfa_record_failure(request: HttpRequest) -> bool:
+    """Counts failed codes in this session; True when the session is ended for too many."""
+    failures = request.session.get(FAILURES_SESSION_KEY, 0) + 1
+    request.session[FAILURES_SESSION_KEY] = failures
+    if failures >= settings.MFA_MAX_CODE_FAILURES:
+        logout(request)
+        return True
+    return False
+
+
+def mfa_complete_login(request: HttpRequest, device) -> None:
+    """Mark the session verified, then give it a new key and a new CSRF token (T11)."""
+    otp_login(request, device)
+    request.session.pop(FAILURES_SESSION_KEY, None)
+    request.session.cycle_key()
+    rotate_token(request)
+
+
+@transaction.atomic
+def backup_codes_regenerate(user) -> list[str]:
+    """Replace every backup code with new ones; returns the codes to show once."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [_backup_code() for _ in range(settings.MFA_BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    return codes
+
+
+def _backup_code() -> str:
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+@transaction.atomic
+def totp_confirm(user, device: TOTPDevice) -> list[str]:
+    """Confirm the enrolled authenticator and issue the first backup codes."""
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return backup_codes_regenerate(user)

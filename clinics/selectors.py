@@ -1,0 +1,57 @@
+"""Reads for clinics: team and access log."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from clinics.models import AccessLogEntry, Clinic, Membership, User
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def access_log_list(
+    *,
+    clinic: Clinic,
+    patient_id: int | None = None,
+    user_id: int | None = None,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> QuerySet[AccessLogEntry]:
+    entries = AccessLogEntry.objects.for_clinic(clinic)
+    if patient_id:
+        entries = entries.filter(patient_id=patient_id)
+    if user_id:
+        entries = entries.filter(user_id=user_id)
+    if since:
+        entries = entries.filter(occurred_at__gte=_day_start(since))
+    if until:
+        entries = entries.filter(occurred_at__lt=_day_start(until + datetime.timedelta(days=1)))
+    return entries.order_by("-occurred_at", "-id")
+
+
+def access_log_for_patient_user(
+    *, user: User, since: datetime.date | None = None, until: datetime.date | None = None
+) -> QuerySet[AccessLogEntry]:
+    """Who accessed the records linked to this patient's account, in every clinic."""
+    from patients.models import Patient
+
+    entries = AccessLogEntry.objects.filter(
+        patient_id__in=Patient.objects.filter(user=user).values("pk")
+    ).select_related("clinic")
+    if since:
+        entries = entries.filter(occurred_at__gte=_day_start(since))
+    if until:
+        entries = entries.filter(occurred_at__lt=_day_start(until + datetime.timedelta(days=1)))
+    return entries.order_by("-occurred_at", "-id")
+
+
+def clinic_staff_users(*, clinic: Clinic) -> QuerySet[User]:
+    """Everyone who ever worked in the clinic, for the access log's user filter."""
+    return User.objects.filter(
+        pk__in=Membership.objects.for_clinic(clinic).values("user_id")
+    ).order_by("email")

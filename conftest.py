@@ -1,0 +1,112 @@
+"""Shared fixtures: named people in two clinics (Alice and friends in A, Charlie in B)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from clinics.models import Role
+from clinics.tests.factories import (
+    ClinicFactory,
+    MembershipFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+)
+from patients.tests.factories import PatientFactory
+
+
+@pytest.fixture
+def clinic_a():
+    return ClinicFactory(name="Fysio Noord")
+
+
+@pytest.fixture
+def clinic_b():
+    return ClinicFactory(name="Fysio Zuid")
+
+
+def _staff(clinic, role, email):
+    user = UserFactory(email=email)
+    MembershipFactory(clinic=clinic, user=user, role=role)
+    TOTPDeviceFactory(user=user)
+    return user
+
+
+@pytest.fixture
+def alice(clinic_a):
+    """Health professional in clinic A."""
+    return _staff(clinic_a, Role.PROFESSIONAL, "alice@noord.example")
+
+
+@pytest.fixture
+def adam(clinic_a):
+    """Clinic admin of clinic A."""
+    return _staff(clinic_a, Role.CLINIC_ADMIN, "adam@noord.example")
+
+
+@pytest.fixture
+def cora(clinic_a):
+    """Counsellor in clinic A."""
+    return _staff(clinic_a, Role.COUNSELLOR, "cora@noord.example")
+
+
+@pytest.fixture
+def charlie(clinic_b):
+    """Health professional in clinic B."""
+    return _staff(clinic_b, Role.PROFESSIONAL, "charlie@zuid.example")
+
+
+@pytest.fixture
+def bea(clinic_b):
+    """Clinic admin of clinic B."""
+    return _staff(clinic_b, Role.CLINIC_ADMIN, "bea@zuid.example")
+
+
+@pytest.fixture
+def oscar():
+    """The operator (superuser)."""
+    user = UserFactory(email="oscar@operator.example", is_staff=True, is_superuser=True)
+    TOTPDeviceFactory(user=user)
+    return user
+
+
+@pytest.fixture
+def patient_a(clinic_a):
+    """Patient record in clinic A, linked to Paul's account."""
+    paul = UserFactory(email="paul@patient.example")
+    TOTPDeviceFactory(user=paul)
+    return PatientFactory(clinic=clinic_a, given_name="Paul", family_name="de Vries", user=paul)
+
+
+@pytest.fixture
+def paul(patient_a):
+    """Patient of clinic A (clinic A requires MFA for patients, the default)."""
+    return patient_a.user
+
+
+@pytest.fixture
+def patient_b(clinic_b):
+    """Patient record in clinic B, with a sentinel name that must never leak to clinic A."""
+    return PatientFactory(clinic=clinic_b, given_name="Sentinelia", family_name="Zuidkant")
+
+
+def login(client: Client, user, *, verified: bool = True) -> Client:
+    """Sign the client in; `verified` also marks the session as past the second factor."""
+    client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    if verified:
+        device = user.totpdevice_set.filter(confirmed=True).first()
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def client_for(db):
+    """`client_for(user)` gives a fresh client signed in with both factors."""
+
+    def make(user, *, verified: bool = True) -> Client:
+        return login(Client(), user, verified=verified)
+
+    return make

@@ -1,0 +1,1 @@
+# Conversations (confidential counsellor chat, clinic messages) arrive with the chat issue.

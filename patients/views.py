@@ -1,0 +1,153 @@
+"""Patient records: the clinic's list and record pages (staff) and the patient's own pages."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from clinics.access import clinic_roles, patient_only
+from clinics.access_log import access_log_record
+from clinics.forms import AccessLogFilterForm
+from clinics.models import AccessAction, Role
+from clinics.selectors import access_log_for_patient_user
+from clinics.tenancy import get_for_clinic_or_404
+from clinics.views.mfa import qr_data_uri
+from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
+from patients.models import Patient, PatientInvitation
+from patients.selectors import patient_list, patient_records_of_user
+from patients.services import patient_create, patient_invite, patient_update
+
+RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
+
+
+def staff_patient_or_404(
+    request: HttpRequest, patient_id: int, action: AccessAction, part: str
+) -> Patient:
+    """The active clinic's patient (404 for any other), with the access logged (NEN 7513)."""
+    patient = get_for_clinic_or_404(Patient, request.clinic, pk=patient_id)
+    access_log_record(
+        request=request, clinic=request.clinic, action=action, patient=patient, part=part
+    )
+    return patient
+
+
+@clinic_roles(*RECORD_ROLES)
+def patient_list_view(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    search = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    patients = patient_list(clinic=request.clinic, search=search)
+    if search:
+        access_log_record(
+            request=request, clinic=request.clinic, action=AccessAction.SEARCH, part="name"
+        )
+    page = Paginator(patients, 25).get_page(request.GET.get("page"))
+    return render(
+        request, "patients/patient_list.html", {"form": form, "page": page, "search": search}
+    )
+
+
+@clinic_roles(*RECORD_ROLES)
+def patient_create_view(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = patient_create(clinic=request.clinic, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            access_log_record(
+                request=request,
+                clinic=request.clinic,
+                action=AccessAction.CREATE,
+                patient=patient,
+                part="profile",
+            )
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form})
+
+
+@clinic_roles(*RECORD_ROLES)
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = staff_patient_or_404(request, patient_id, AccessAction.READ, "profile")
+    invitation = (
+        PatientInvitation.objects.for_clinic(request.clinic)
+        .pending()
+        .filter(patient=patient)
+        .first()
+    )
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {"patient": patient, "invitation": invitation, "invite_form": PatientInviteForm()},
+    )
+
+
+@clinic_roles(*RECORD_ROLES)
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
+    patient = staff_patient_or_404(request, patient_id, action, "profile")
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_update(
+                clinic=request.clinic, actor=request.user, patient=patient, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("The record has been saved."))
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+
+
+@clinic_roles(*RECORD_ROLES)
+def patient_invite_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """POST makes a new single-use invitation and shows its link and QR code once."""
+    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
+    patient = staff_patient_or_404(request, patient_id, action, "account invitation")
+    form = PatientInviteForm(request.POST or None, initial={"email": patient.email})
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation, link = patient_invite(
+                clinic=request.clinic,
+                actor=request.user,
+                patient=patient,
+                email=form.cleaned_data["email"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return render(
+                request,
+                "patients/patient_invitation.html",
+                {
+                    "patient": patient,
+                    "invitation": invitation,
+                    "link": link,
+                    "qr_code": qr_data_uri(link),
+                },
+            )
+    return render(request, "patients/patient_invite.html", {"patient": patient, "form": form})
+
+
+@patient_only
+def my_records(request: HttpRequest) -> HttpResponse:
+    """The patient's own records, one per clinic that invited them."""
+    return render(
+        request, "patients/my_records.html", {"records": patient_records_of_user(user=request.user)}
+    )
+
+
+@patient_only
+def my_access_log(request: HttpRequest) -> HttpResponse:
+    """Who accessed my record, when and from where (NEN 7513: the patient sees their own)."""
+    form = AccessLogFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    entries = access_log_for_patient_user(
+        user=request.user, since=filters.get("since"), until=filters.get("until")
+    )
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "patients/my_access_log.html", {"form": form, "page": page})
