@@ -6,9 +6,16 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 
 from clinics.invitations import pending_invitation
+from clinics.security import client_ip
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Nobody creates an account without an invitation from a clinic.
         return pending_invitation(request) is not None
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's per-IP rate limits must key on the same client address as the lockouts and
+        # the access log (TRUSTED_PROXY_COUNT); allauth on its own trusts only REMOTE_ADDR, so
+        # behind a proxy everyone would share one limit.
+        return client_ip(request) or super().get_client_ip(request)

@@ -1,5 +1,6 @@
 from django.http import HttpRequest
 
+from clinics.mfa import is_verified, mfa_required_for
 from clinics.models import Membership, Role
 
 
@@ -8,7 +9,7 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_role": None, "nav_memberships": []}
-    if not user.is_verified() and _needs_step(request):
+    if not is_verified(user) and mfa_required_for(user):
         return {"nav_role": None, "nav_memberships": []}
     membership = getattr(request, "membership", None)
     return {
@@ -20,9 +21,3 @@ def navigation(request: HttpRequest) -> dict:
         ),
         "nav_is_patient": user.patient_records.exists(),
     }
-
-
-def _needs_step(request: HttpRequest) -> bool:
-    from clinics.mfa import mfa_required_for
-
-    return mfa_required_for(request.user)

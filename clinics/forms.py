@@ -75,3 +75,14 @@ class AccessLogFilterForm(forms.Form):
         if since and until and since > until:
             raise forms.ValidationError(_("The start date must not be after the end date."))
         return cleaned
+
+
+class ClinicSettingsForm(forms.Form):
+    requires_patient_mfa = forms.BooleanField(
+        label=_("Patients must use two-factor authentication"),
+        required=False,
+        help_text=_(
+            "Recommended: the Dutch regulator expects two factors for access to health data. "
+            "Staff always use two factors."
+        ),
+    )

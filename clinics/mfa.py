@@ -64,6 +64,13 @@ def mfa_required_for(user) -> bool:
     return user.patient_records.filter(clinic__requires_patient_mfa=True).exists()
 
 
+def is_verified(user) -> bool:
+    """Past the second factor. A user object set by login() mid-request lacks OTPMiddleware's
+    `is_verified`; it has not passed the factor in this request."""
+    check = getattr(user, "is_verified", None)
+    return bool(check is not None and check())
+
+
 def has_confirmed_totp(user) -> bool:
     return user_has_device(user, confirmed=True)
 
@@ -86,7 +93,7 @@ class MFARequiredMiddleware:
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         user = request.user
-        if not user.is_authenticated or user.is_verified():
+        if not user.is_authenticated or is_verified(user):
             return None
         if request.resolver_match.view_name in MFA_EXEMPT_URL_NAMES:
             return None

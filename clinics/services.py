@@ -99,6 +99,14 @@ def staff_invitation_accept(*, invitation: StaffInvitation, user: User) -> Membe
     return membership
 
 
+@transaction.atomic
+def clinic_update_settings(*, clinic: Clinic, actor: User, requires_patient_mfa: bool) -> Clinic:
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    clinic.requires_patient_mfa = requires_patient_mfa
+    clinic.save(update_fields=["requires_patient_mfa"])
+    return clinic
+
+
 def _ensure_another_admin_remains(clinic: Clinic, membership: Membership) -> None:
     others = (
         Membership.objects.for_clinic(clinic)

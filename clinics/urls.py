@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinics.views import access_log, staff, switch
+from clinics.views import access_log, settings, staff, switch
 
 app_name = "clinics"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path(
         "staff/<int:membership_id>/remove/", staff.membership_remove_view, name="membership_remove"
     ),
+    path("settings/", settings.clinic_settings, name="settings"),
     path("access-log/", access_log.access_log, name="access_log"),
     path("access-log/export.csv", access_log.access_log_export, name="access_log_export"),
 ]

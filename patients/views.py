@@ -18,6 +18,7 @@ from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
 from patients.models import Patient, PatientInvitation
 from patients.selectors import patient_list, patient_records_of_user
 from patients.services import patient_create, patient_invite, patient_update
+from portal.http import posted_data
 
 RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
 
@@ -50,7 +51,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
 
 @clinic_roles(*RECORD_ROLES)
 def patient_create_view(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = PatientForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             patient = patient_create(clinic=request.clinic, actor=request.user, **form.cleaned_data)
@@ -88,7 +89,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
     patient = staff_patient_or_404(request, patient_id, action, "profile")
-    form = PatientForm(request.POST or None, instance=patient)
+    form = PatientForm(posted_data(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
             patient_update(
@@ -107,7 +108,7 @@ def patient_invite_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     """POST makes a new single-use invitation and shows its link and QR code once."""
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
     patient = staff_patient_or_404(request, patient_id, action, "account invitation")
-    form = PatientInviteForm(request.POST or None, initial={"email": patient.email})
+    form = PatientInviteForm(posted_data(request), initial={"email": patient.email})
     if request.method == "POST" and form.is_valid():
         try:
             invitation, link = patient_invite(

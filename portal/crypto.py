@@ -46,6 +46,13 @@ class StrictDecryptMixin:
         # Skip the library's lenient decrypt in EncryptedMixin.to_python.
         return super(encrypted_fields.EncryptedMixin, self).to_python(plaintext)
 
+    def get_db_prep_save(self, value, connection):
+        # The library would encrypt the repr of an expression (bulk_update's CASE, F()) and store
+        # it as the value; expressions are compiled instead, their Value()s encrypted one by one.
+        if hasattr(value, "as_sql"):
+            return value
+        return super().get_db_prep_save(value, connection)
+
 
 class StrictEncryptedCharField(StrictDecryptMixin, encrypted_fields.EncryptedCharField):
     pass

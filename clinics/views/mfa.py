@@ -23,6 +23,7 @@ from clinics.mfa import (
     totp_confirm,
     totp_device_for_enrolment,
 )
+from portal.http import posted_data
 
 BACKUP_CODES_SESSION_KEY = "mfa_fresh_backup_codes"
 
@@ -42,7 +43,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     if has_confirmed_totp(request.user):
         return redirect("mfa:verify")
     device = totp_device_for_enrolment(request.user)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         if device.verify_token("".join(form.cleaned_data["code"].split())):
             request.session[BACKUP_CODES_SESSION_KEY] = totp_confirm(request.user, device)
@@ -69,7 +70,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         return redirect(safe_next(request))
     if not has_confirmed_totp(request.user):
         return redirect("mfa:setup")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         device = match_code(request.user, form.cleaned_data["code"])
         if device is not None:

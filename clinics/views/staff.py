@@ -12,6 +12,7 @@ from clinics.forms import MembershipRoleForm, StaffInviteForm
 from clinics.models import Membership, Role, StaffInvitation
 from clinics.services import membership_change_role, membership_remove, staff_invite
 from clinics.tenancy import get_for_clinic_or_404
+from portal.http import posted_data
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -42,7 +43,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 @clinic_roles(Role.CLINIC_ADMIN)
 def staff_invite_view(request: HttpRequest) -> HttpResponse:
-    form = StaffInviteForm(request.POST or None)
+    form = StaffInviteForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             staff_invite(
