@@ -110,3 +110,13 @@ def client_for(db):
         return login(Client(), user, verified=verified)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """allauth keeps its rate limits in the process cache: every test starts without hits."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -7,10 +7,12 @@ from clinics.models import Membership, Role
 def navigation(request: HttpRequest) -> dict:
     """What the base layout needs for the per-role navigation."""
     user = getattr(request, "user", None)
+    # nav_roles is always given: the template compares nav_role with its members, and in
+    # {% if %} a missing variable is None, so None == (missing) would show every role's links.
     if user is None or not user.is_authenticated:
-        return {"nav_role": None, "nav_memberships": []}
+        return {"nav_role": None, "nav_roles": Role, "nav_memberships": []}
     if not is_verified(user) and mfa_required_for(user):
-        return {"nav_role": None, "nav_memberships": []}
+        return {"nav_role": None, "nav_roles": Role, "nav_memberships": []}
     membership = getattr(request, "membership", None)
     return {
         "nav_role": membership.role if membership else None,

@@ -121,9 +121,12 @@ def match_code(user, code: str):
     code = "".join(code.split())
     if not code:
         return None
-    for device in devices_for_user(user, confirmed=True):
-        if device.verify_is_allowed()[0] and device.verify_token(code):
-            return device
+    # Row locks (for_verify) make two simultaneous requests with one code take turns, so the
+    # second sees the first's `last_t` and is refused.
+    with transaction.atomic():
+        for device in devices_for_user(user, confirmed=True, for_verify=True):
+            if device.verify_is_allowed()[0] and device.verify_token(code):
+                return device
     return None
 
 

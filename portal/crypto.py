@@ -129,7 +129,8 @@ def blind_index_key() -> bytes:
 
 def normalise_words(text: str) -> list[str]:
     """Lower-case, accent-free words: 'Ömer de Vries-Jansen' -> omer, de, vries, jansen."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # The Turkish dotless ı has no decomposition: fold it by hand, so "yildiz" finds "Yıldız".
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ı", "i"))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     cleaned = "".join(c if c.isalnum() else " " for c in plain)
     return cleaned.split()

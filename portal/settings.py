@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +23,8 @@ DEBUG = env.bool("DEBUG", default=False)
 
 # --- secrets (no production defaults) ---------------------------------------------------------
 SECRET_KEY = env.str("SECRET_KEY")
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("SECRET_KEY must be set to a long random value.")
 # One Fernet key, or a comma-separated list for rotation: the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY")
 
@@ -50,8 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CSP and framing headers wrap WhiteNoise, so static files carry them as well (T29).
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,7 +65,6 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "clinics.sessions.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "clinics.mfa.MFARequiredMiddleware",
     "clinics.tenancy.ActiveClinicMiddleware",
@@ -245,7 +249,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 # --- Celery -------------------------------------------------------------------------------------
 # Embedded default: kombu's file-system transport under var/, so the demo needs no Redis.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://" if DEBUG else None)
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default="filesystem://" if DEBUG else environ.Env.NOTSET
+)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(VAR_DIR / "broker"),

@@ -138,6 +138,7 @@ def _manage_check(field_key: str) -> subprocess.CompletedProcess:
         "SECRET_KEY": "start-up-test-" + Fernet.generate_key().decode(),
         "FIELD_ENCRYPTION_KEY": field_key,
         "DATABASE_URL": "sqlite://:memory:",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "ALLOWED_HOSTS": "portal.example",
     }
     return subprocess.run(
@@ -167,7 +168,7 @@ def test_missing_or_malformed_field_key_fails_at_start_up(field_key, message):
     assert message in result.stderr
 
 
-def test_well_formed_field_key_starts(db):
+def test_well_formed_field_key_starts():
     """The same start-up with a good key succeeds (the failures above are about the key)."""
     result = _manage_check(KEY_A)
     assert result.returncode == 0, result.stderr

@@ -54,7 +54,7 @@ CLINICS = (
         patients=(
             (
                 "Fatma",
-                "Yılmaz",  # noqa: RUF001 - a Turkish dotless i, on purpose
+                "Yılmaz",
                 datetime.date(1965, 1, 21),
             ),
             ("Pieter", "Jansen", datetime.date(1953, 7, 30)),

@@ -1,0 +1,34 @@
+"""The real sign-in steps, for tests that exercise the flow itself rather than force_login."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinics.tests.factories import DEFAULT_PASSWORD
+
+
+def password_login(
+    client: Client, email: str, password: str = DEFAULT_PASSWORD, **extra: object
+) -> HttpResponse:
+    return client.post(reverse("account_login"), {"login": email, "password": password}, **extra)
+
+
+def current_code(device: TOTPDevice, *, steps: int = 0) -> str:
+    """The code an authenticator app with this key shows now (or `steps` windows away)."""
+    value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps)
+    return f"{value:0{device.digits}d}"
+
+
+def code_for(device: TOTPDevice, *, steps: int = 0) -> str:
+    """`current_code` after re-reading the device (verification may have moved its drift)."""
+    device.refresh_from_db()
+    return current_code(device, steps=steps)
+
+
+def submit_code(client: Client, code: str, next_url: str = "") -> HttpResponse:
+    data = {"code": code, "next": next_url} if next_url else {"code": code}
+    return client.post(reverse("mfa:verify"), data)
