@@ -66,7 +66,7 @@ check: dev-venv
 	  sh -c '$(PY) manage.py makemigrations --check --dry-run && $(PY) manage.py check --deploy --fail-level WARNING'
 
 messages: dev-venv
-	$(PY) manage.py makemessages -l nl --no-obsolete --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -l nl --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
