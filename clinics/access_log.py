@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import models
 from django.http import HttpRequest
 
-from clinics.models import AccessAction, AccessLogEntry, AccessOutcome, Clinic
+from clinics.models import AccessAction, AccessLogEntry, AccessOutcome, AccessPart, Clinic
 from clinics.security import client_ip, user_agent
 
 
@@ -25,7 +25,7 @@ def access_log_record(
     action: AccessAction,
     patient: models.Model | None = None,
     obj: models.Model | None = None,
-    part: str = "",
+    part: AccessPart | str = "",
     outcome: AccessOutcome = AccessOutcome.SUCCESS,
 ) -> AccessLogEntry:
     user = request.user if request.user.is_authenticated else None

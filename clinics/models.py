@@ -168,6 +168,15 @@ class AccessAction(models.TextChoices):
     LOG_ACCESS = "log_access", _("access log viewed")
 
 
+class AccessPart(models.TextChoices):
+    """Which part of the record an entry is about (later issues add measurements, programs...)."""
+
+    PROFILE = "profile", _("personal details")
+    INVITATION = "account invitation", _("account invitation")
+    NAME = "name", _("search by name")
+    ACCESS_LOG = "access log", _("access log")
+
+
 class AccessOutcome(models.TextChoices):
     SUCCESS = "success", _("success")
     DENIED = "denied", _("denied")
@@ -213,7 +222,7 @@ class AccessLogEntry(ClinicOwnedModel):
     )
     object_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=64, blank=True)
-    part = models.CharField(max_length=100, blank=True)
+    part = models.CharField(max_length=100, blank=True, choices=AccessPart.choices)
     ip_address = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=300, blank=True)
     path = models.CharField(max_length=300, blank=True)
@@ -227,6 +236,12 @@ class AccessLogEntry(ClinicOwnedModel):
             models.Index(fields=["clinic", "patient", "-occurred_at"], name="accesslog_patient"),
             models.Index(fields=["clinic", "user", "-occurred_at"], name="accesslog_user"),
         ]
+
+    @property
+    def role_label(self) -> str:
+        if self.role in Role.values:
+            return Role(self.role).label
+        return _("Operator") if self.role == "superuser" else self.role
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:

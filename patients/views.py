@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from clinics.access import clinic_roles, patient_only
 from clinics.access_log import access_log_record
 from clinics.forms import AccessLogFilterForm
-from clinics.models import AccessAction, Role
+from clinics.models import AccessAction, AccessPart, Role
 from clinics.selectors import access_log_for_patient_user
 from clinics.tenancy import get_for_clinic_or_404
 from clinics.views.mfa import qr_data_uri
@@ -24,7 +24,7 @@ RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
 
 
 def staff_patient_or_404(
-    request: HttpRequest, patient_id: int, action: AccessAction, part: str
+    request: HttpRequest, patient_id: int, action: AccessAction, part: AccessPart
 ) -> Patient:
     """The active clinic's patient (404 for any other), with the access logged (NEN 7513)."""
     patient = get_for_clinic_or_404(Patient, request.clinic, pk=patient_id)
@@ -41,7 +41,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
     patients = patient_list(clinic=request.clinic, search=search)
     if search:
         access_log_record(
-            request=request, clinic=request.clinic, action=AccessAction.SEARCH, part="name"
+            request=request, clinic=request.clinic, action=AccessAction.SEARCH, part=AccessPart.NAME
         )
     page = Paginator(patients, 25).get_page(request.GET.get("page"))
     return render(
@@ -63,7 +63,7 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
                 clinic=request.clinic,
                 action=AccessAction.CREATE,
                 patient=patient,
-                part="profile",
+                part=AccessPart.PROFILE,
             )
             return redirect("patients:detail", patient_id=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form})
@@ -71,7 +71,7 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
 
 @clinic_roles(*RECORD_ROLES)
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = staff_patient_or_404(request, patient_id, AccessAction.READ, "profile")
+    patient = staff_patient_or_404(request, patient_id, AccessAction.READ, AccessPart.PROFILE)
     invitation = (
         PatientInvitation.objects.for_clinic(request.clinic)
         .pending()
@@ -88,7 +88,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 @clinic_roles(*RECORD_ROLES)
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
-    patient = staff_patient_or_404(request, patient_id, action, "profile")
+    patient = staff_patient_or_404(request, patient_id, action, AccessPart.PROFILE)
     form = PatientForm(posted_data(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,7 +107,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
 def patient_invite_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     """POST makes a new single-use invitation and shows its link and QR code once."""
     action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
-    patient = staff_patient_or_404(request, patient_id, action, "account invitation")
+    patient = staff_patient_or_404(request, patient_id, action, AccessPart.INVITATION)
     form = PatientInviteForm(posted_data(request), initial={"email": patient.email})
     if request.method == "POST" and form.is_valid():
         try:

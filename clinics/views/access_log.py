@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinics.access import clinic_roles
 from clinics.access_log import access_log_record
 from clinics.forms import AccessLogFilterForm
-from clinics.models import AccessAction, Role
+from clinics.models import AccessAction, AccessPart, Role
 from clinics.selectors import access_log_list, clinic_staff_users
 
 CSV_COLUMNS = [
@@ -72,7 +72,10 @@ class _Echo:
 def access_log_export(request: HttpRequest) -> HttpResponse:
     _form, entries = _filtered(request)
     access_log_record(
-        request=request, clinic=request.clinic, action=AccessAction.EXPORT, part="access log"
+        request=request,
+        clinic=request.clinic,
+        action=AccessAction.EXPORT,
+        part=AccessPart.ACCESS_LOG,
     )
     writer = csv.writer(_Echo())
 
