@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import queue
+import time
+from collections.abc import Iterator
+
 import pytest
+from celery import Task
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_failure, task_success
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -120,3 +127,48 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- Celery: a real worker on the Redis broker -----------------------------------------------
+
+TASK_TIMEOUT = 20
+
+
+@pytest.fixture
+def celery_worker() -> Iterator[queue.Queue]:
+    """A real worker thread consuming the Redis broker; yields a queue of finished task results."""
+    results: queue.Queue = queue.Queue()
+
+    def on_success(sender: Task, result: object, **_kwargs: object) -> None:
+        results.put((sender.request.id, "success", result))
+
+    def on_failure(sender: Task, exception: Exception, **_kwargs: object) -> None:
+        results.put((sender.request.id, "failure", exception))
+
+    # Nothing left over from an earlier, interrupted run may be consumed by this worker.
+    from portal.celery import app as celery_app
+
+    celery_app.control.purge()
+    task_success.connect(on_success, weak=False)
+    task_failure.connect(on_failure, weak=False)
+    try:
+        with start_worker(celery_app, perform_ping_check=False, pool="solo"):
+            yield results
+    finally:
+        task_success.disconnect(on_success)
+        task_failure.disconnect(on_failure)
+
+
+def run_through_worker(results: queue.Queue, task: Task, *args: object) -> object:
+    """Send the task to the broker and wait for the worker to report this very task's outcome.
+
+    Tests using it are marked `celery`: `make test` runs them in a process of their own after the
+    parallel run, so only one embedded worker consumes the shared broker's queue at a time."""
+    task_id = task.delay(*args).id
+    deadline = time.monotonic() + TASK_TIMEOUT
+    while True:
+        # Another process's test may have queued a task on the shared broker: skip its outcome.
+        reported_id, outcome, value = results.get(timeout=max(deadline - time.monotonic(), 0.1))
+        if reported_id == task_id:
+            assert outcome == "success", value
+            return value

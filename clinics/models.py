@@ -175,6 +175,8 @@ class AccessPart(models.TextChoices):
     INVITATION = "account invitation", _("account invitation")
     NAME = "name", _("search by name")
     ACCESS_LOG = "access log", _("access log")
+    MEASUREMENTS = "measurements", _("measurements")
+    IMPORT = "import", _("measurement import")
 
 
 class AccessOutcome(models.TextChoices):

@@ -88,3 +88,96 @@ class PatientInvitation(InvitationBase):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class MeasurementSource(models.TextChoices):
+    MANUAL_PATIENT = "manual_patient", _("entered by the patient")
+    MANUAL_PROFESSIONAL = "manual_professional", _("entered by a professional")
+    FILE_IMPORT = "file", _("file import")
+    FHIR = "fhir", _("FHIR import")
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("checked, waiting for confirmation")
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("importing")
+    DONE = "done", _("imported")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class ImportBatch(ClinicOwnedModel):
+    """One uploaded file: its preview, then its all-or-nothing commit.
+
+    The file itself is kept in private storage (never under a public URL) only until it is
+    imported or cancelled.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="import_batches")
+    # None: imported by an operator with `manage.py import_measurements`.
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, choices=MeasurementSource.choices)
+    filename = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=100, blank=True)
+    format = models.CharField(max_length=40)
+    # The uploader's language: row errors found by a worker are written in it.
+    language = models.CharField(max_length=8, default="nl")
+    status = models.CharField(max_length=20, choices=ImportStatus.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_valid = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # the first rejected rows: line, message
+    failure = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Measurement(ClinicOwnedModel):
+    """One reading. Blood pressure keeps systolic, diastolic, pulse and the irregular-heartbeat
+    flag in one row; every other kind has `value` in the catalogue's unit (patients.kinds)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
+    kind = models.CharField(max_length=32)
+    measured_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    pulse = models.PositiveSmallIntegerField(null=True, blank=True)
+    irregular_heartbeat = models.BooleanField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=MeasurementSource.choices)
+    source_file = models.CharField(max_length=255, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="measurements"
+    )
+    # Digest of kind, time and values: importing the same reading twice adds nothing.
+    dedup_key = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "dedup_key"], name="measurement_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["patient", "kind", "-measured_at"], name="measurement_patient_kind_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.measured_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from patients import views
+from patients.measurements import views as mv
 
 app_name = "patients"
 
@@ -10,6 +11,29 @@ urlpatterns = [
     path("<int:patient_id>/", views.patient_detail, name="detail"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<int:patient_id>/invite/", views.patient_invite_view, name="invite"),
+    # Measurements, seen by a professional of the patient's clinic.
+    path("<int:patient_id>/measurements/", mv.measurements, name="measurements"),
+    path("<int:patient_id>/measurements/new/", mv.measurement_add, name="measurement_add"),
+    path("<int:patient_id>/measurements/fhir.json", mv.fhir_export, name="fhir_export"),
+    path("<int:patient_id>/imports/new/", mv.import_new, name="import_new"),
+    path("<int:patient_id>/imports/<int:batch_id>/", mv.import_detail, name="import_detail"),
+    path("<int:patient_id>/imports/<int:batch_id>/confirm/", mv.import_confirm,
+         name="import_confirm"),
+    path("<int:patient_id>/imports/<int:batch_id>/cancel/", mv.import_cancel_view,
+         name="import_cancel"),
+    # The patient's own pages.
     path("me/", views.my_records, name="my_records"),
     path("me/access-log/", views.my_access_log, name="my_access_log"),
-]
+    path("me/<int:record_id>/measurements/", mv.my_measurements, name="my_measurements"),
+    path("me/<int:record_id>/measurements/new/", mv.my_measurement_add,
+         name="my_measurement_add"),
+    path("me/<int:record_id>/measurements/fhir.json", mv.my_fhir_export,
+         name="my_fhir_export"),
+    path("me/<int:record_id>/imports/new/", mv.my_import_new, name="my_import_new"),
+    path("me/<int:record_id>/imports/<int:batch_id>/", mv.my_import_detail,
+         name="my_import_detail"),
+    path("me/<int:record_id>/imports/<int:batch_id>/confirm/", mv.my_import_confirm,
+         name="my_import_confirm"),
+    path("me/<int:record_id>/imports/<int:batch_id>/cancel/", mv.my_import_cancel,
+         name="my_import_cancel"),
+]  # fmt: skip

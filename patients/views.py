@@ -15,6 +15,7 @@ from clinics.selectors import access_log_for_patient_user
 from clinics.tenancy import get_for_clinic_or_404
 from clinics.views.mfa import qr_data_uri
 from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
+from patients.measurements.selectors import dashboard_summaries
 from patients.models import Patient, PatientInvitation
 from patients.selectors import patient_list, patient_records_of_user
 from patients.services import patient_create, patient_invite, patient_update
@@ -44,8 +45,23 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
             request=request, clinic=request.clinic, action=AccessAction.SEARCH, part=AccessPart.NAME
         )
     page = Paginator(patients, 25).get_page(request.GET.get("page"))
+    # Measurements are medical data: only professionals see them on the list.
+    shows_measurements = request.membership.role == Role.PROFESSIONAL
+    summaries = (
+        dashboard_summaries(clinic_id=request.clinic.pk, patient_ids=[p.pk for p in page])
+        if shows_measurements
+        else {}
+    )
     return render(
-        request, "patients/patient_list.html", {"form": form, "page": page, "search": search}
+        request,
+        "patients/patient_list.html",
+        {
+            "form": form,
+            "page": page,
+            "search": search,
+            "rows": [(p, summaries.get(p.pk)) for p in page],
+            "shows_measurements": shows_measurements,
+        },
     )
 
 

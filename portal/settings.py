@@ -278,10 +278,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- cache ---------------------------------------------------------------------------------------
+# Shared by every process: allauth's rate limits and import progress live here. The embedded
+# default is a file cache under var/; production sets CACHE_URL=redis://...
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
 # --- portal ------------------------------------------------------------------------------------
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 PATIENT_MINIMUM_AGE = 16
 ACCESS_LOG_PAGE_SIZE = 50
+# Uploaded export files wait here (never served) until they are imported or cancelled. With
+# several web hosts and workers this must be shared storage.
+PRIVATE_UPLOAD_ROOT = env.path("PRIVATE_UPLOAD_ROOT", default=VAR_DIR / "private-uploads")
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
+IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=2 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

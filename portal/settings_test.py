@@ -1,6 +1,8 @@
 """Test settings: the production settings plus speed-ups. Never used outside pytest."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
@@ -22,4 +24,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PRIVATE_UPLOAD_ROOT = Path(tempfile.gettempdir()) / f"portal-test-uploads-{os.getpid()}"
 WHITENOISE_AUTOREFRESH = True

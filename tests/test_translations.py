@@ -1,17 +1,24 @@
-"""The Dutch catalogue is complete and compiled, and pages speak Dutch unless English is chosen."""
+"""The Dutch catalogue is complete and compiled, pages speak Dutch unless English is chosen, and
+allauth's pages and e-mails address the user as "u" like the rest of the portal."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import allauth
 import polib
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
+
+from clinics.models import User
 
 ROOT = Path(settings.BASE_DIR)
 PO_PATH = ROOT / "locale" / "nl" / "LC_MESSAGES" / "django.po"
@@ -168,3 +175,73 @@ def test_allauth_pages_we_do_not_override_use_allauths_dutch() -> None:
     page = response.content.decode()
     assert "Nieuw wachtwoord" in page
     assert "Password Reset" not in page
+
+
+# allauth's own Dutch says "je"; the portal says "u" (clinics/allauth_strings.py).
+INFORMAL_PRONOUN = re.compile(r"\b(je|jij|jou|jouw)\b", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def _listed_allauth_strings() -> tuple[str, ...]:
+    from clinics import allauth_strings
+
+    return (
+        *allauth_strings.FORM_ERRORS,
+        *allauth_strings.PAGES,
+        *allauth_strings.MESSAGES,
+        *allauth_strings.EMAILS,
+    )
+
+
+def test_listed_allauth_strings_have_formal_dutch_translations_that_override_allauths() -> None:
+    """Each listed msgid is still allauth's (same text) and our catalogue gives it in the u-form."""
+    allauth_po = Path(allauth.__file__).parent / "locale" / "nl" / "LC_MESSAGES" / "django.po"
+    allauth_ids = {e.msgid for e in polib.pofile(str(allauth_po)) if not e.obsolete}
+    ours = _translations(polib.pofile(str(PO_PATH)))
+    problems = []
+    for msgid in _listed_allauth_strings():
+        translated = ours.get((None, msgid), ("",))[0]
+        if msgid not in allauth_ids:
+            problems.append(f"not an allauth msgid (any more): {msgid!r}")
+        if not translated or INFORMAL_PRONOUN.search(translated):
+            problems.append(f"missing or informal: {msgid!r} -> {translated!r}")
+        if sorted(PLACEHOLDER.findall(translated)) != sorted(PLACEHOLDER.findall(msgid)):
+            problems.append(f"placeholders differ: {msgid!r} -> {translated!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url_name", "dutch"),
+    [
+        ("account_reset_password", "Wachtwoord vergeten? Vul hieronder uw e-mailadres in"),
+        ("account_signup", "registreren is op dit moment niet mogelijk"),
+    ],
+)
+def test_allauth_pages_address_the_user_formally_in_dutch(url_name: str, dutch: str) -> None:
+    """The password reset and sign-up-closed pages speak Dutch with "u", never "je/jij/jouw"."""
+    response = Client().get(reverse(url_name))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert dutch in page
+    assert not INFORMAL_PRONOUN.findall(page)
+
+
+@pytest.mark.django_db
+def test_allauth_password_reset_email_addresses_the_user_formally_in_dutch(alice: User) -> None:
+    """The password reset e-mail (subject and body) is Dutch with "u", never "je/jij/jouw"."""
+    Client().post(reverse("account_reset_password"), {"email": alice.email})
+    [message] = mail.outbox
+    assert "U ontvangt deze e-mail" in message.body
+    assert not INFORMAL_PRONOUN.findall(message.subject + "\n" + message.body)
+
+
+@pytest.mark.django_db
+def test_allauth_signed_out_message_addresses_the_user_formally_in_dutch(
+    client_for: Callable[[User], Client], alice: User
+) -> None:
+    """After logging out the page says "U bent uitgelogd.", not allauth's "Je bent afgemeld."."""
+    response = client_for(alice).post(reverse("account_logout"), follow=True)
+    page = response.content.decode()
+    assert "U bent uitgelogd." in page
+    assert not INFORMAL_PRONOUN.findall(page)

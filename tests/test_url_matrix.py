@@ -58,7 +58,7 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from conftest import login
-from patients.models import Patient, PatientInvitation, PatientNameToken
+from patients.models import ImportBatch, ImportStatus, Patient, PatientInvitation, PatientNameToken
 from patients.tests.factories import PatientFactory
 from tests.url_walk import Route, walk_routes
 
@@ -93,6 +93,7 @@ class World:
     staff_tokens: dict[str, str] = field(default_factory=dict)
     patient_tokens: dict[str, str] = field(default_factory=dict)
     confirm_keys: dict[str, str] = field(default_factory=dict)
+    batches: dict[str, ImportBatch] = field(default_factory=dict)
     sessions: dict[tuple[int, bool], str] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
@@ -178,6 +179,13 @@ def _build_world() -> World:
         world.patient_tokens[side] = _invitation_token(
             PatientInvitation, clinic=clinic, patient=patient, created_by=creator
         )
+    # A checked import per clinic with nothing to import: confirming it changes nothing.
+    for side, patient, uploader in (("a", world.patient_a, world.alice),
+                                    ("b", world.patient_b, world.charlie)):  # fmt: skip
+        world.batches[side] = ImportBatch.objects.create(
+            clinic=patient.clinic, patient=patient, uploaded_by=uploader, source="file",
+            filename="export.csv", format="omron", status=ImportStatus.PREVIEWED,
+        )  # fmt: skip
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -247,6 +255,9 @@ ADMIN_ONLY = "the admin site is for the operator only; its ids are not clinic-sc
 
 PARAMETERS: dict[str, Param] = {
     "patient_id": Param(lambda w, s, r: w.patient(s).pk, tenant_object=True),
+    # The patient's own record (paul's in A); B's is another patient's record.
+    "record_id": Param(lambda w, s, r: w.patient(s).pk, tenant_object=True),
+    "batch_id": Param(lambda w, s, r: w.batches[s].pk, tenant_object=True),
     "membership_id": Param(lambda w, s, r: w.membership(s).pk, tenant_object=True),
     "token": Param(
         {
@@ -411,6 +422,20 @@ MATRIX: dict[str, frozenset[str]] = {
     "patients:detail": RECORD_STAFF,
     "patients:edit": RECORD_STAFF,
     "patients:invite": RECORD_STAFF,
+    "patients:measurements": frozenset({PROFESSIONAL}),
+    "patients:measurement_add": frozenset({PROFESSIONAL}),
+    "patients:import_new": frozenset({PROFESSIONAL}),
+    "patients:fhir_export": frozenset({PROFESSIONAL}),
+    "patients:my_fhir_export": frozenset({PATIENT}),
+    "patients:import_detail": frozenset({PROFESSIONAL}),
+    "patients:import_confirm": frozenset({PROFESSIONAL}),
+    "patients:import_cancel": frozenset({PROFESSIONAL}),
+    "patients:my_measurements": frozenset({PATIENT}),
+    "patients:my_measurement_add": frozenset({PATIENT}),
+    "patients:my_import_new": frozenset({PATIENT}),
+    "patients:my_import_detail": frozenset({PATIENT}),
+    "patients:my_import_confirm": frozenset({PATIENT}),
+    "patients:my_import_cancel": frozenset({PATIENT}),
     "patients:my_records": frozenset({PATIENT}),
     "patients:my_access_log": frozenset({PATIENT}),
     "messaging:inbox": frozenset({COUNSELLOR}),
@@ -429,6 +454,10 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "mfa:verify": frozenset({302}),
     "clinics:membership_role": frozenset({405}),  # POST only
     "clinics:membership_remove": frozenset({405}),
+    "patients:import_confirm": frozenset({405}),
+    "patients:import_cancel": frozenset({405}),
+    "patients:my_import_confirm": frozenset({405}),
+    "patients:my_import_cancel": frozenset({405}),
     "admin:view_on_site": frozenset({404}),  # no model of ours has a public page
     "admin:*": frozenset({200, 301, 302, 405}),
 }
@@ -446,6 +475,16 @@ POST_DATA: dict[str, dict[str, str]] = {
         "date_of_birth": "1980-02-03",
     },
     "patients:invite": {"email": "invited@example.org"},
+    "patients:measurement_add": {
+        "kind": "weight",
+        "measured_at": "2024-05-01T08:00",
+        "value": "80.0",
+    },
+    "patients:my_measurement_add": {
+        "kind": "weight",
+        "measured_at": "2024-05-01T08:00",
+        "value": "80.0",
+    },
     "clinics:membership_role": {"role": Role.CLINIC_ADMIN},
     "clinics:settings": {},  # an unticked box: would switch patient MFA off
     "clinics:staff_invite": {"email": "new.colleague@example.org", "role": Role.CLINIC_ADMIN},
@@ -592,7 +631,12 @@ WALKED = [
 TENANT_ROUTES = [
     r for r in ROUTES if any(p in PARAMETERS and PARAMETERS[p].tenant_object for p in r.params)
 ]
-PATIENT_ROUTES = [r for r in ROUTES if "patient_id" in r.params]
+# Staff pages about a patient (patient_id), except POST-only ones: a GET cannot read anything.
+PATIENT_ROUTES = [
+    r
+    for r in ROUTES
+    if "patient_id" in r.params and NORMAL_GET_STATUS.get(r.view_name) != frozenset({405})
+]
 
 # --- the registries themselves ------------------------------------------------------------------
 

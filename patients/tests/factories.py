@@ -22,3 +22,28 @@ class PatientFactory(factory.django.DjangoModelFactory):
     def name_index(obj, create, extracted, **kwargs):
         if create:
             patient_index_names(obj)
+
+
+def reading_at(days_ago: float, **fields: object):
+    """A Reading `days_ago` days before now (import here: factories stay importable alone)."""
+    from django.utils import timezone
+
+    from patients.imports.base import Reading
+
+    measured_at = timezone.now() - datetime.timedelta(days=days_ago)
+    return Reading(line=0, measured_at=measured_at, **fields)
+
+
+def add_measurement(patient: Patient, days_ago: float, **fields: object):
+    """Store one reading for the patient, as a professional's manual entry would."""
+    from patients.measurements.services import measurement_from
+    from patients.models import MeasurementSource
+
+    measurement = measurement_from(
+        reading_at(days_ago, **fields),
+        patient=patient,
+        source=MeasurementSource.MANUAL_PROFESSIONAL,
+        actor=None,
+    )
+    measurement.save()
+    return measurement

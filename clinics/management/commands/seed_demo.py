@@ -12,18 +12,23 @@ import datetime
 import hashlib
 import hmac
 import json
+import random
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.mfa import TOTP_DEVICE_NAME, backup_codes_regenerate
 from clinics.models import Clinic, Membership, Role, User
-from patients.models import Patient
+from patients.imports.base import Reading
+from patients.measurements.services import measurement_from
+from patients.models import Measurement, MeasurementSource, Patient
 from patients.services import patient_create
 
 
@@ -70,6 +75,49 @@ STAFF = (
     ("vertrouwenspersoon", Role.COUNSELLOR),
 )
 OPERATOR_EMAIL = "operator@portal.example"
+HISTORY_DAYS = 120
+
+
+def seed_measurement_history(patient: Patient) -> int:
+    """Home readings of the last months: blood pressure mornings and evenings, weight, pulse.
+
+    Deterministic per patient and anchored to today, so a second run on the same day adds
+    nothing (duplicates are skipped by their dedup key).
+    """
+    rng = random.Random(patient.pk)  # noqa: S311 - demo data, not secrets
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
+    base_sys, base_dia = rng.randint(118, 150), rng.randint(72, 95)
+    weight = Decimal(rng.randint(600, 1050)) / 10
+    drift = rng.choice((-1, 0, 1))  # some improve, some get worse
+    readings = []
+    for days_ago in range(HISTORY_DAYS, 0, -1):
+        day = today - datetime.timedelta(days=days_ago)
+        trend = drift * (HISTORY_DAYS - days_ago) / 12
+        for hour in (7, 21):
+            if rng.random() < 0.15:
+                continue  # a forgotten measurement
+            at = datetime.datetime.combine(day, datetime.time(hour, rng.randint(0, 40)), tz)
+            sys_value = int(base_sys + trend + rng.gauss(0, 6))
+            readings.append(
+                Reading(line=0, kind="blood_pressure", measured_at=at, systolic=sys_value,
+                        diastolic=int(base_dia + trend / 2 + rng.gauss(0, 4)),
+                        pulse=rng.randint(58, 84), irregular_heartbeat=rng.random() < 0.03,
+                        device="OMRON M7 Intelli IT")
+            )  # fmt: skip
+        if days_ago % 2 == 0:
+            at = datetime.datetime.combine(day, datetime.time(7, 50), tz)
+            value = weight + Decimal(drift * (HISTORY_DAYS - days_ago)) / 60
+            value += Decimal(str(round(rng.gauss(0, 0.3), 1)))
+            readings.append(Reading(line=0, kind="weight", measured_at=at, value=value,
+                                    device="Withings Body+"))  # fmt: skip
+            readings.append(Reading(line=0, kind="heart_rate", measured_at=at,
+                                    value=Decimal(rng.randint(55, 80))))  # fmt: skip
+    rows = [
+        measurement_from(r, patient=patient, source=MeasurementSource.FILE_IMPORT, actor=None)
+        for r in readings
+    ]
+    return len(Measurement.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000))
 
 
 def demo_password(email: str) -> str:
@@ -166,6 +214,7 @@ class Command(BaseCommand):
             )
             record.user = user
             record.save(update_fields=["user"])
+        seed_measurement_history(record)
         entry = self.login(user, "patient", clinic, with_device=demo.requires_patient_mfa)
         entry["patient_id"] = record.pk
         return entry

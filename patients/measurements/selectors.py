@@ -1,0 +1,125 @@
+"""Reads of measurements: latest per kind, a kind's readings over a period, period statistics."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, F, Max, Min, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from patients.kinds import BLOOD_PRESSURE
+from patients.models import Measurement, Patient
+
+PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
+DEFAULT_PERIOD = "30d"
+
+
+def period_start(period: str, *, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    days = PERIODS.get(period, PERIODS[DEFAULT_PERIOD])
+    return None if days is None else (now or timezone.now()) - datetime.timedelta(days=days)
+
+
+def latest_per_kind(*, patient: Patient) -> dict[str, Measurement]:
+    """The newest reading of every kind the patient has, in one query."""
+    ranked = (
+        Measurement.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("kind")], order_by=F("measured_at").desc())
+        )
+        .filter(rank=1)
+    )
+    return {m.kind: m for m in ranked}
+
+
+def readings(
+    *, patient: Patient, kind: str, since: datetime.datetime | None
+) -> QuerySet[Measurement]:
+    qs = Measurement.objects.for_clinic(patient.clinic_id).filter(patient=patient, kind=kind)
+    if since is not None:
+        qs = qs.filter(measured_at__gte=since)
+    return qs.order_by("-measured_at")
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    count: int
+    mean: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    systolic_mean: float | None = None
+    diastolic_mean: float | None = None
+    systolic_max: int | None = None
+    diastolic_max: int | None = None
+
+
+def period_stats(qs: QuerySet[Measurement]) -> PeriodStats:
+    row = qs.order_by().aggregate(
+        count=Count("id"),
+        mean=Avg("value"),
+        minimum=Min("value"),
+        maximum=Max("value"),
+        systolic_mean=Avg("systolic"),
+        diastolic_mean=Avg("diastolic"),
+        systolic_max=Max("systolic"),
+        diastolic_max=Max("diastolic"),
+    )
+    return PeriodStats(**row)
+
+
+DASHBOARD_KINDS = (BLOOD_PRESSURE, "weight", "heart_rate")
+
+
+@dataclass
+class PatientSummary:
+    """What the clinic dashboard shows per patient: latest key values, their trend, recency."""
+
+    latest: dict[str, Measurement]
+    trend: dict[str, int]  # -1 down, 0 same, +1 up against the reading before
+    last_reading_at: datetime.datetime | None
+
+    @property
+    def days_since_last_reading(self) -> int | None:
+        if self.last_reading_at is None:
+            return None
+        return (timezone.now() - self.last_reading_at).days
+
+
+def _main_value(m: Measurement) -> float:
+    return float(m.systolic if m.kind == BLOOD_PRESSURE else m.value or 0)
+
+
+def dashboard_summaries(*, clinic_id: int, patient_ids: list[int]) -> dict[int, PatientSummary]:
+    """Summaries for one page of patients in two queries, however many readings they have."""
+    ranked = (
+        Measurement.objects.for_clinic(clinic_id)
+        .filter(patient_id__in=patient_ids, kind__in=DASHBOARD_KINDS)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("patient_id"), F("kind")],
+                order_by=F("measured_at").desc(),
+            )
+        )
+        .filter(rank__lte=2)
+        .order_by("patient_id", "kind", "rank")
+    )
+    last = dict(
+        Measurement.objects.for_clinic(clinic_id)
+        .filter(patient_id__in=patient_ids)
+        .values("patient_id")
+        .annotate(last=Max("measured_at"))
+        .values_list("patient_id", "last")
+    )
+    summaries = {pid: PatientSummary({}, {}, last.get(pid)) for pid in patient_ids}
+    for m in ranked:
+        summary = summaries[m.patient_id]
+        if m.rank == 1:
+            summary.latest[m.kind] = m
+        else:
+            newer = _main_value(summary.latest[m.kind])
+            older = _main_value(m)
+            summary.trend[m.kind] = (newer > older) - (newer < older)
+    return summaries

@@ -1,0 +1,178 @@
+"""Manual entry, the measurement page and the clinic dashboard."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.models import AccessLogEntry, AccessPart
+from patients.models import Measurement, MeasurementSource
+from patients.tests.factories import PatientFactory, add_measurement
+
+NOW_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def bp_form(**overrides):
+    data = {
+        "kind": "blood_pressure",
+        "measured_at": timezone.localtime().strftime(NOW_INPUT),
+        "systolic": "128",
+        "diastolic": "84",
+        "pulse": "66",
+    }
+    return {**data, **overrides}
+
+
+def test_professional_records_a_blood_pressure_for_a_patient(client_for, alice, patient_a):
+    """The reading is stored with provenance: source, who entered it, when received."""
+    url = reverse("patients:measurement_add", args=[patient_a.pk])
+    response = client_for(alice).post(url, bp_form(irregular_heartbeat="on"))
+    assert response.status_code == 302
+    m = Measurement.objects.get()
+    assert (m.systolic, m.diastolic, m.pulse, m.irregular_heartbeat) == (128, 84, 66, True)
+    assert m.source == MeasurementSource.MANUAL_PROFESSIONAL and m.entered_by == alice
+    assert m.clinic_id == patient_a.clinic_id and m.received_at is not None
+
+
+def test_patient_records_their_own_weight(client_for, paul, patient_a):
+    """A patient's entry is marked as entered by the patient."""
+    url = reverse("patients:my_measurement_add", args=[patient_a.pk])
+    data = {"kind": "weight", "measured_at": bp_form()["measured_at"], "value": "81.46"}
+    assert client_for(paul).post(url, data).status_code == 302
+    m = Measurement.objects.get()
+    assert m.value == Decimal("81.5") and m.source == MeasurementSource.MANUAL_PATIENT
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"systolic": "80", "diastolic": "90"}, "systolic pressure must be higher"),
+        ({"systolic": "400"}, "between 50 and 300"),
+        ({"diastolic": ""}, "both a systolic and a diastolic"),
+        ({"measured_at": "2999-01-01T10:00"}, "in the future"),
+        ({"kind": "spo2", "value": "130"}, "between 50 and 100"),
+        ({"kind": "weight", "value": ""}, "value is missing"),
+    ],
+)
+def test_implausible_entries_get_a_clear_error_and_change_nothing(
+    client_for, alice, patient_a, overrides, message
+):
+    """Range, systolic above diastolic, not in the future: a clear message, nothing stored."""
+    client = client_for(alice)
+    client.cookies["django_language"] = "en"
+    url = reverse("patients:measurement_add", args=[patient_a.pk])
+    response = client.post(url, bp_form(**overrides))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Measurement.objects.exists()
+
+
+def test_the_same_reading_twice_is_refused(client_for, alice, patient_a):
+    """An exact duplicate is not stored again."""
+    client = client_for(alice)
+    url = reverse("patients:measurement_add", args=[patient_a.pk])
+    data = bp_form()
+    client.post(url, data)
+    assert client.post(url, data).status_code == 200
+    assert Measurement.objects.count() == 1
+
+
+def test_measurement_page_shows_latest_values_statistics_and_logs_the_read(
+    client_for, alice, patient_a
+):
+    """Latest per kind, the period's readings and statistics; the read lands in the access log."""
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=140, diastolic=90)
+    add_measurement(patient_a, 2, kind="blood_pressure", systolic=120, diastolic=80)
+    add_measurement(patient_a, 40, kind="blood_pressure", systolic=200, diastolic=100)
+    add_measurement(patient_a, 3, kind="weight", value=Decimal("80.0"))
+    url = reverse("patients:measurements", args=[patient_a.pk])
+    page = client_for(alice).get(url, {"kind": "blood_pressure", "period": "30d"})
+    body = page.content.decode()
+    assert "140/90" in body and "120/80" in body and "200/100" not in body.split("<table")[1]
+    assert page.context["stats"].count == 2 and page.context["stats"].systolic_mean == 130
+    entry = AccessLogEntry.objects.get(part=AccessPart.MEASUREMENTS)
+    assert entry.patient == patient_a and entry.user == alice
+
+
+def test_patient_sees_only_their_own_measurement_pages(client_for, paul, patient_a, clinic_a):
+    """Another record's measurement page is a 404 for the patient."""
+    other = PatientFactory(clinic=clinic_a)
+    client = client_for(paul)
+    assert client.get(reverse("patients:my_measurements", args=[patient_a.pk])).status_code == 200
+    assert client.get(reverse("patients:my_measurements", args=[other.pk])).status_code == 404
+
+
+def test_dashboard_shows_latest_values_trend_and_days_since(client_for, alice, patient_a):
+    """The professional's list shows each patient's latest blood pressure with its trend."""
+    add_measurement(patient_a, 3, kind="blood_pressure", systolic=150, diastolic=95)
+    add_measurement(patient_a, 5, kind="blood_pressure", systolic=130, diastolic=85)
+    response = client_for(alice).get(reverse("patients:list"))
+    row = dict(response.context["rows"])[patient_a]
+    assert row.latest["blood_pressure"].systolic == 150
+    assert row.trend["blood_pressure"] == 1
+    assert row.days_since_last_reading == 3
+
+
+def test_clinic_admin_does_not_see_measurements_on_the_list(client_for, adam, patient_a):
+    """Measurements are medical data: the admin's list has no measurement columns."""
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=150, diastolic=95)
+    response = client_for(adam).get(reverse("patients:list"))
+    assert "150/95" not in response.content.decode()
+
+
+def test_dashboard_query_count_does_not_grow_with_patients(
+    client_for, alice, clinic_a, django_assert_max_num_queries
+):
+    """Twenty patients with readings cost the same number of queries as two."""
+    client = client_for(alice)
+
+    def queries_for(count: int) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        for _ in range(count):
+            p = PatientFactory(clinic=clinic_a)
+            add_measurement(p, 1, kind="weight", value=Decimal("70"))
+            add_measurement(p, 2, kind="weight", value=Decimal("71"))
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("patients:list")).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert queries_for(2) == queries_for(18)
+
+
+def test_fhir_export_is_a_valid_r4_bundle_with_codes_units_patient_and_device(
+    client_for, alice, patient_a
+):
+    """Observations with LOINC and UCUM, the blood-pressure panel's components, a Device entry."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=132, diastolic=85, pulse=70,
+                    irregular_heartbeat=False, device="OMRON M7")  # fmt: skip
+    add_measurement(patient_a, 2, kind="weight", value=Decimal("80.4"))
+    response = client_for(alice).get(reverse("patients:fhir_export", args=[patient_a.pk]))
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert "attachment" in response["Content-Disposition"]
+    bundle = Bundle.model_validate_json(response.content)
+    resources = {e.resource.get_resource_type(): e.resource for e in bundle.entry}
+    observations = [
+        e.resource for e in bundle.entry if e.resource.get_resource_type() == "Observation"
+    ]
+    bp = next(o for o in observations if o.code.coding[0].code == "85354-9")
+    codes = {c.code.coding[0].code: c for c in bp.component}
+    assert codes["8480-6"].valueQuantity.value == 132
+    assert codes["8480-6"].valueQuantity.code == "mm[Hg]"
+    assert codes["8462-4"].valueQuantity.value == 85
+    weight = next(o for o in observations if o.code.coding[0].code == "29463-7")
+    assert (float(weight.valueQuantity.value), weight.valueQuantity.code) == (80.4, "kg")
+    assert resources["Device"].deviceName[0].name == "OMRON M7"
+    assert bp.device.reference == next(
+        e.fullUrl for e in bundle.entry if e.resource.get_resource_type() == "Device"
+    )
+    assert bp.subject.reference == next(
+        e.fullUrl for e in bundle.entry if e.resource.get_resource_type() == "Patient"
+    )
+    assert "de Vries" not in response.content.decode()  # no identifying data in the file
+    entry = AccessLogEntry.objects.filter(action="export", patient=patient_a).get()
+    assert entry.user == alice
