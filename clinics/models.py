@@ -177,6 +177,7 @@ class AccessPart(models.TextChoices):
     ACCESS_LOG = "access log", _("access log")
     MEASUREMENTS = "measurements", _("measurements")
     IMPORT = "import", _("measurement import")
+    ALERTS = "alerts", _("thresholds and alerts")
 
 
 class AccessOutcome(models.TextChoices):

@@ -23,3 +23,13 @@ class PatientInviteForm(forms.Form):
 
 class PatientSearchForm(forms.Form):
     q = forms.CharField(label=_("Search by name"), required=False, max_length=100)
+    alerts = forms.BooleanField(label=_("Only patients with open alerts"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("number", _("patient number")),
+            ("alerts", _("open alerts")),
+            ("last_reading", _("longest without a reading")),
+        ],
+    )

@@ -8,13 +8,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, InvitationBase
-from clinics.tenancy import ClinicOwnedModel
+from clinics.tenancy import ClinicOwnedModel, ClinicQuerySet
 from portal.crypto import (
     StrictEncryptedCharField,
     StrictEncryptedDateField,
     StrictEncryptedEmailField,
     StrictEncryptedTextField,
 )
+
+
+def kind_label(code: str) -> str:
+    from patients.kinds import KINDS
+
+    kind = KINDS.get(code)
+    return str(kind.label) if kind else code
 
 
 def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
@@ -98,6 +105,7 @@ class MeasurementSource(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    NEEDS_MAPPING = "needs_mapping", _("waiting for the choice of columns")
     PREVIEWED = "previewed", _("checked, waiting for confirmation")
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("importing")
@@ -134,6 +142,8 @@ class ImportBatch(ClinicOwnedModel):
     rows_imported = models.PositiveIntegerField(default=0)
     rows_processed = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)  # the first rejected rows: line, message
+    # A generic CSV's chosen columns (generic_csv.ColumnMapping.to_dict()); empty for exports.
+    mapping = models.JSONField(default=dict, blank=True)
     failure = models.TextField(blank=True)
 
     class Meta:
@@ -177,7 +187,106 @@ class Measurement(ClinicOwnedModel):
             models.Index(
                 fields=["patient", "kind", "-measured_at"], name="measurement_patient_kind_time"
             ),
+            # The dashboard's "last reading" of any kind per patient: one index probe each.
+            models.Index(fields=["patient", "-measured_at"], name="measurement_patient_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.measured_at:%Y-%m-%d %H:%M}"
+
+
+class RuleType(models.TextChoices):
+    UPPER = "upper", _("above an upper limit")
+    LOWER = "lower", _("below a lower limit")
+    CHANGE = "change", _("change from a baseline")
+    NO_READING = "no_reading", _("no reading for a number of days")
+
+
+class ThresholdRule(ClinicOwnedModel):
+    """A professional's rule for one kind: per patient, or a clinic default when `patient` is
+    empty. A patient's own rule replaces the clinic default of the same kind and type.
+
+    For blood pressure `limit` is the systolic and `limit_diastolic` the diastolic limit (either
+    crossing counts); `change` compares the systolic value with `baseline`.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="threshold_rules"
+    )
+    kind = models.CharField(_("measurement"), max_length=32)
+    rule_type = models.CharField(_("rule"), max_length=20, choices=RuleType.choices)
+    limit = models.DecimalField(_("limit"), max_digits=9, decimal_places=2, null=True, blank=True)
+    limit_diastolic = models.DecimalField(
+        _("diastolic limit"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    baseline = models.DecimalField(
+        _("baseline"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    max_change = models.DecimalField(
+        _("largest allowed change"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    days = models.PositiveSmallIntegerField(_("days"), null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["kind", "rule_type", "id"]
+        indexes = [models.Index(fields=["clinic", "kind", "is_active"], name="rule_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.rule_type}"
+
+    def get_kind_label(self) -> str:
+        return kind_label(self.kind)
+
+
+class AlertQuerySet(ClinicQuerySet):
+    def open(self) -> AlertQuerySet:
+        return self.filter(acknowledged_at__isnull=True)
+
+
+class Alert(ClinicOwnedModel):
+    """A rule crossed: shown on the dashboard until a professional acknowledges it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    rule = models.ForeignKey(
+        ThresholdRule, null=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    kind = models.CharField(max_length=32)
+    rule_type = models.CharField(max_length=20, choices=RuleType.choices)
+    measurement = models.ForeignKey(
+        Measurement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The value that crossed the rule, language-neutral ("162/98 mmHg"); empty for no-reading
+    # alerts. The rule is described at display time, in the reader's language.
+    detail = models.CharField(max_length=200, blank=True)
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "patient", "acknowledged_at"], name="alert_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+    def get_kind_label(self) -> str:
+        return kind_label(self.kind)
+
+    @property
+    def rule_text(self) -> str:
+        from patients.measurements.alerts import describe_rule
+
+        return describe_rule(self.rule) if self.rule is not None else ""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from clinics.models import Clinic, User
-from patients.models import Patient, PatientNameToken
+from patients.models import Alert, Measurement, Patient, PatientNameToken
 from portal.crypto import query_digests
 
 
@@ -25,6 +26,43 @@ def patient_list(*, clinic: Clinic, search: str = "") -> QuerySet[Patient]:
             .values("patient_id")
         )
         patients = patients.filter(pk__in=matching)
+    return patients
+
+
+DASHBOARD_SORTS = ("number", "alerts", "last_reading")
+
+
+def dashboard_patients(
+    *, clinic: Clinic, search: str = "", only_with_alerts: bool = False, sort: str = "number"
+) -> QuerySet[Patient]:
+    """The professional's dashboard list: patients with their open-alert count and last reading
+    time computed in SQL, so filtering, sorting and pagination happen in the database."""
+    open_alerts = (
+        Alert.objects.for_clinic(clinic)
+        .open()
+        .filter(patient=OuterRef("pk"))
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    last_reading = (
+        Measurement.objects.for_clinic(clinic)
+        .filter(patient=OuterRef("pk"))
+        .order_by("-measured_at")
+        .values("measured_at")[:1]
+    )
+    patients = patient_list(clinic=clinic, search=search).annotate(
+        open_alert_count=Coalesce(Subquery(open_alerts), 0),
+        last_reading_at=Subquery(last_reading),
+    )
+    if only_with_alerts:
+        patients = patients.filter(open_alert_count__gt=0)
+    if sort == "alerts":
+        return patients.order_by("-open_alert_count", "id")
+    if sort == "last_reading":
+        # Longest without a reading first: those need a call.
+        return patients.order_by(F("last_reading_at").asc(nulls_first=True), "id")
     return patients
 
 

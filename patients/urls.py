@@ -1,6 +1,8 @@
 from django.urls import path
 
 from patients import views
+from patients.measurements import alert_views as av
+from patients.measurements import import_views as iv
 from patients.measurements import views as mv
 
 app_name = "patients"
@@ -15,12 +17,21 @@ urlpatterns = [
     path("<int:patient_id>/measurements/", mv.measurements, name="measurements"),
     path("<int:patient_id>/measurements/new/", mv.measurement_add, name="measurement_add"),
     path("<int:patient_id>/measurements/fhir.json", mv.fhir_export, name="fhir_export"),
-    path("<int:patient_id>/imports/new/", mv.import_new, name="import_new"),
-    path("<int:patient_id>/imports/<int:batch_id>/", mv.import_detail, name="import_detail"),
-    path("<int:patient_id>/imports/<int:batch_id>/confirm/", mv.import_confirm,
+    path("<int:patient_id>/imports/new/", iv.import_new, name="import_new"),
+    path("<int:patient_id>/imports/<int:batch_id>/", iv.import_detail, name="import_detail"),
+    path("<int:patient_id>/imports/<int:batch_id>/columns/", iv.import_mapping,
+         name="import_mapping"),
+    path("<int:patient_id>/imports/<int:batch_id>/confirm/", iv.import_confirm,
          name="import_confirm"),
-    path("<int:patient_id>/imports/<int:batch_id>/cancel/", mv.import_cancel_view,
+    path("<int:patient_id>/imports/<int:batch_id>/cancel/", iv.import_cancel_view,
          name="import_cancel"),
+    path("<int:patient_id>/thresholds/", av.patient_thresholds, name="thresholds"),
+    path("<int:patient_id>/thresholds/<int:rule_id>/remove/", av.patient_threshold_remove,
+         name="threshold_remove"),
+    path("<int:patient_id>/alerts/<int:alert_id>/acknowledge/", av.alert_ack, name="alert_ack"),
+    path("thresholds/", av.clinic_thresholds, name="clinic_thresholds"),
+    path("thresholds/<int:rule_id>/remove/", av.clinic_threshold_remove,
+         name="clinic_threshold_remove"),
     # The patient's own pages.
     path("me/", views.my_records, name="my_records"),
     path("me/access-log/", views.my_access_log, name="my_access_log"),
@@ -29,11 +40,13 @@ urlpatterns = [
          name="my_measurement_add"),
     path("me/<int:record_id>/measurements/fhir.json", mv.my_fhir_export,
          name="my_fhir_export"),
-    path("me/<int:record_id>/imports/new/", mv.my_import_new, name="my_import_new"),
-    path("me/<int:record_id>/imports/<int:batch_id>/", mv.my_import_detail,
+    path("me/<int:record_id>/imports/new/", iv.my_import_new, name="my_import_new"),
+    path("me/<int:record_id>/imports/<int:batch_id>/", iv.my_import_detail,
          name="my_import_detail"),
-    path("me/<int:record_id>/imports/<int:batch_id>/confirm/", mv.my_import_confirm,
+    path("me/<int:record_id>/imports/<int:batch_id>/columns/", iv.my_import_mapping,
+         name="my_import_mapping"),
+    path("me/<int:record_id>/imports/<int:batch_id>/confirm/", iv.my_import_confirm,
          name="my_import_confirm"),
-    path("me/<int:record_id>/imports/<int:batch_id>/cancel/", mv.my_import_cancel,
+    path("me/<int:record_id>/imports/<int:batch_id>/cancel/", iv.my_import_cancel,
          name="my_import_cancel"),
 ]  # fmt: skip

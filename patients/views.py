@@ -17,7 +17,7 @@ from clinics.views.mfa import qr_data_uri
 from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
 from patients.measurements.selectors import dashboard_summaries
 from patients.models import Patient, PatientInvitation
-from patients.selectors import patient_list, patient_records_of_user
+from patients.selectors import dashboard_patients, patient_list, patient_records_of_user
 from patients.services import patient_create, patient_invite, patient_update
 from portal.http import posted_data
 
@@ -38,20 +38,31 @@ def staff_patient_or_404(
 @clinic_roles(*RECORD_ROLES)
 def patient_list_view(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
-    search = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    patients = patient_list(clinic=request.clinic, search=search)
+    filters = form.cleaned_data if form.is_valid() else {}
+    search = filters.get("q", "").strip()
+    # Measurements and alerts are medical data: only professionals see them on the list.
+    shows_measurements = request.membership.role == Role.PROFESSIONAL
+    if shows_measurements:
+        patients = dashboard_patients(
+            clinic=request.clinic,
+            search=search,
+            only_with_alerts=filters.get("alerts", False),
+            sort=filters.get("sort") or "number",
+        )
+    else:
+        patients = patient_list(clinic=request.clinic, search=search)
     if search:
         access_log_record(
             request=request, clinic=request.clinic, action=AccessAction.SEARCH, part=AccessPart.NAME
         )
     page = Paginator(patients, 25).get_page(request.GET.get("page"))
-    # Measurements are medical data: only professionals see them on the list.
-    shows_measurements = request.membership.role == Role.PROFESSIONAL
     summaries = (
-        dashboard_summaries(clinic_id=request.clinic.pk, patient_ids=[p.pk for p in page])
+        dashboard_summaries(clinic_id=request.clinic.pk, patients=list(page))
         if shows_measurements
         else {}
     )
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "patients/patient_list.html",
@@ -61,6 +72,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
             "search": search,
             "rows": [(p, summaries.get(p.pk)) for p in page],
             "shows_measurements": shows_measurements,
+            "query": query.urlencode(),
         },
     )
 

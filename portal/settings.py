@@ -8,6 +8,7 @@ own `.env` with generated secrets; see README.md.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -270,6 +271,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "invitations-purge-expired": {
         "task": "clinics.tasks.invitations_purge_expired",
+        "schedule": 60 * 60,
+    },
+    "alerts-missing-readings": {
+        "task": "patients.tasks.alerts_check_missing_readings_task",
+        "schedule": crontab(hour=6, minute=15),  # before the morning round
+    },
+    "imports-purge-abandoned": {
+        "task": "patients.tasks.imports_purge_abandoned_task",
         "schedule": 60 * 60,
     },
     "sessions-clear-expired": {

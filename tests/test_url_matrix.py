@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -58,7 +60,15 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from conftest import login
-from patients.models import ImportBatch, ImportStatus, Patient, PatientInvitation, PatientNameToken
+from patients.models import (
+    Alert,
+    ImportBatch,
+    ImportStatus,
+    Patient,
+    PatientInvitation,
+    PatientNameToken,
+    ThresholdRule,
+)
 from patients.tests.factories import PatientFactory
 from tests.url_walk import Route, walk_routes
 
@@ -94,6 +104,9 @@ class World:
     patient_tokens: dict[str, str] = field(default_factory=dict)
     confirm_keys: dict[str, str] = field(default_factory=dict)
     batches: dict[str, ImportBatch] = field(default_factory=dict)
+    patient_rules: dict[str, ThresholdRule] = field(default_factory=dict)
+    clinic_rules: dict[str, ThresholdRule] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
     sessions: dict[tuple[int, bool], str] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
@@ -130,6 +143,16 @@ def _invitation_token(model: type, **fields: object) -> str:
         token_digest=digest, expires_at=timezone.now() + datetime.timedelta(days=7), **fields
     )
     return token
+
+
+def _private_file(text: str) -> str:
+    """A file in private upload storage, named as import_upload names it (the test run's
+    temporary PRIVATE_UPLOAD_ROOT keeps it; the rolled-back world does not need it removed)."""
+    root = Path(settings.PRIVATE_UPLOAD_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex
+    (root / name).write_text(text, encoding="utf-8")
+    return name
 
 
 def _confirm_key(user: User, email: str) -> str:
@@ -179,12 +202,30 @@ def _build_world() -> World:
         world.patient_tokens[side] = _invitation_token(
             PatientInvitation, clinic=clinic, patient=patient, created_by=creator
         )
-    # A checked import per clinic with nothing to import: confirming it changes nothing.
+    # A checked import per clinic with nothing to import: confirming it changes nothing. A
+    # generic CSV whose file is kept, so its column-mapping page offers the columns and shows
+    # the first values (clinic B's name its sentinel patient: T16 sees it if they leak).
     for side, patient, uploader in (("a", world.patient_a, world.alice),
                                     ("b", world.patient_b, world.charlie)):  # fmt: skip
+        csv_text = f"Datum,Gewicht,Opmerking\n01-03-2025,80,{patient.family_name}\n"
         world.batches[side] = ImportBatch.objects.create(
             clinic=patient.clinic, patient=patient, uploaded_by=uploader, source="file",
-            filename="export.csv", format="omron", status=ImportStatus.PREVIEWED,
+            filename="export.csv", format="generic_csv", status=ImportStatus.PREVIEWED,
+            stored_name=_private_file(csv_text),
+        )  # fmt: skip
+    # A rule of each kind and an open alert per clinic, for the threshold and alert URLs.
+    for side, patient, owner in (("a", world.patient_a, world.alice),
+                                 ("b", world.patient_b, world.charlie)):  # fmt: skip
+        common = {"clinic": patient.clinic, "kind": "weight", "created_by": owner}
+        world.patient_rules[side] = ThresholdRule.objects.create(
+            patient=patient, rule_type="upper", limit=100, **common
+        )
+        world.clinic_rules[side] = ThresholdRule.objects.create(
+            patient=None, rule_type="lower", limit=40, **common
+        )
+        world.alerts[side] = Alert.objects.create(
+            clinic=patient.clinic, patient=patient, rule=world.patient_rules[side],
+            kind="weight", rule_type="upper", detail="101.0 kg: above 100.0 kg",
         )  # fmt: skip
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
@@ -258,6 +299,14 @@ PARAMETERS: dict[str, Param] = {
     # The patient's own record (paul's in A); B's is another patient's record.
     "record_id": Param(lambda w, s, r: w.patient(s).pk, tenant_object=True),
     "batch_id": Param(lambda w, s, r: w.batches[s].pk, tenant_object=True),
+    "rule_id": Param(
+        {
+            "patients:threshold_remove": lambda w, s, r: w.patient_rules[s].pk,
+            "patients:clinic_threshold_remove": lambda w, s, r: w.clinic_rules[s].pk,
+        },
+        tenant_object=True,
+    ),
+    "alert_id": Param(lambda w, s, r: w.alerts[s].pk, tenant_object=True),
     "membership_id": Param(lambda w, s, r: w.membership(s).pk, tenant_object=True),
     "token": Param(
         {
@@ -426,14 +475,21 @@ MATRIX: dict[str, frozenset[str]] = {
     "patients:measurement_add": frozenset({PROFESSIONAL}),
     "patients:import_new": frozenset({PROFESSIONAL}),
     "patients:fhir_export": frozenset({PROFESSIONAL}),
+    "patients:thresholds": frozenset({PROFESSIONAL}),
+    "patients:threshold_remove": frozenset({PROFESSIONAL}),
+    "patients:clinic_thresholds": frozenset({PROFESSIONAL}),
+    "patients:clinic_threshold_remove": frozenset({PROFESSIONAL}),
+    "patients:alert_ack": frozenset({PROFESSIONAL}),
     "patients:my_fhir_export": frozenset({PATIENT}),
     "patients:import_detail": frozenset({PROFESSIONAL}),
+    "patients:import_mapping": frozenset({PROFESSIONAL}),
     "patients:import_confirm": frozenset({PROFESSIONAL}),
     "patients:import_cancel": frozenset({PROFESSIONAL}),
     "patients:my_measurements": frozenset({PATIENT}),
     "patients:my_measurement_add": frozenset({PATIENT}),
     "patients:my_import_new": frozenset({PATIENT}),
     "patients:my_import_detail": frozenset({PATIENT}),
+    "patients:my_import_mapping": frozenset({PATIENT}),
     "patients:my_import_confirm": frozenset({PATIENT}),
     "patients:my_import_cancel": frozenset({PATIENT}),
     "patients:my_records": frozenset({PATIENT}),
@@ -455,12 +511,18 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "clinics:membership_role": frozenset({405}),  # POST only
     "clinics:membership_remove": frozenset({405}),
     "patients:import_confirm": frozenset({405}),
+    "patients:threshold_remove": frozenset({405}),
+    "patients:clinic_threshold_remove": frozenset({405}),
+    "patients:alert_ack": frozenset({405}),
     "patients:import_cancel": frozenset({405}),
     "patients:my_import_confirm": frozenset({405}),
     "patients:my_import_cancel": frozenset({405}),
     "admin:view_on_site": frozenset({404}),  # no model of ours has a public page
     "admin:*": frozenset({200, 301, 302, 405}),
 }
+
+# A valid choice of columns for the world's import files: it would store the mapping.
+IMPORT_MAPPING = {"datetime_column": "Datum", "date_format": "dd-mm-yyyy", "kind_weight": "Gewicht"}
 
 # Form data that would change something if a view accepted the request (T16, T30).
 POST_DATA: dict[str, dict[str, str]] = {
@@ -475,6 +537,8 @@ POST_DATA: dict[str, dict[str, str]] = {
         "date_of_birth": "1980-02-03",
     },
     "patients:invite": {"email": "invited@example.org"},
+    "patients:thresholds": {"kind": "weight", "rule_type": "upper", "limit": "120"},
+    "patients:clinic_thresholds": {"kind": "weight", "rule_type": "upper", "limit": "120"},
     "patients:measurement_add": {
         "kind": "weight",
         "measured_at": "2024-05-01T08:00",
@@ -485,6 +549,8 @@ POST_DATA: dict[str, dict[str, str]] = {
         "measured_at": "2024-05-01T08:00",
         "value": "80.0",
     },
+    "patients:import_mapping": IMPORT_MAPPING,
+    "patients:my_import_mapping": IMPORT_MAPPING,
     "clinics:membership_role": {"role": Role.CLINIC_ADMIN},
     "clinics:settings": {},  # an unticked box: would switch patient MFA off
     "clinics:staff_invite": {"email": "new.colleague@example.org", "role": Role.CLINIC_ADMIN},
@@ -581,6 +647,7 @@ SNAPSHOT_MODELS = (
     Patient,
     PatientNameToken,
     PatientInvitation,
+    ImportBatch,
     EmailAddress,
     TOTPDevice,
     StaticDevice,

@@ -308,6 +308,8 @@ def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal | None:
 
 
 def parse_int(text: str) -> int | None:
+    if text.isascii() and text.isdigit():  # most cells: no Decimal round trip (imports are hot)
+        return int(text)
     value = parse_decimal(text)
     if value is None:
         return None

@@ -20,6 +20,7 @@ from patients.kinds import BLOOD_PRESSURE, KINDS
 
 from .base import ImportFormatError, Item, Reading, RowError
 from .common import (
+    MAX_LINE_CHARS,
     CsvFile,
     cell,
     clean_device,
@@ -27,6 +28,9 @@ from .common import (
     number_error,
     parse_decimal,
     parse_int,
+    sniff_delimiter,
+    sniff_encoding,
+    split_header,
 )
 from .dates import DateFormatError, parse_clock, parse_numeric_datetime
 
@@ -37,6 +41,8 @@ DATE_FORMATS = {
     "dd/mm/yyyy": "DD/MM/YYYY HH:MM",
 }
 SAMPLE_ROWS = 5
+# More columns than any measurement spreadsheet has: the mapping form would offer them all.
+MAX_COLUMNS = 100
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,28 @@ class ColumnMapping:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnMapping:
         return cls(**{**data, "values": dict(data.get("values") or {})})
+
+
+def sniff(head: bytes) -> bool:
+    """Whether a file that is no known export reads as a CSV the user can map: text (not XML or
+    JSON), a header line of 2 to MAX_COLUMNS named cells under the sniffed delimiter, and at
+    least one line under it. `head` is the start of the file (detect.HEAD_BYTES)."""
+    try:
+        encoding, skip = sniff_encoding(head)
+    except ImportFormatError:
+        return False
+    text = head[skip:].decode(encoding, errors="ignore")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or len(lines[0]) > MAX_LINE_CHARS:
+        return False
+    header = lines[0]
+    if header.lstrip().startswith(("<", "{", "[")):
+        return False
+    # cp1252 decodes any byte: control characters in the header mean binary data, not a CSV.
+    if any(ord(ch) < 32 and ch != "\t" for ch in header):
+        return False
+    named = [c for c in split_header(header, sniff_delimiter(header)) if c.strip()]
+    return 2 <= len(named) <= MAX_COLUMNS
 
 
 def read_header(stream: BinaryIO, *, filename: str = "") -> CsvHeader:

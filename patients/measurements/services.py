@@ -10,6 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,14 +19,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, User
+from patients.imports import generic_csv
 from patients.imports.base import ImportFormatError, Reading, RowError
 from patients.imports.detect import detect, parser_for
 from patients.imports.fhir import FORMAT_CODE as FHIR_FORMAT
+from patients.imports.generic_csv import ColumnMapping, CsvHeader, read_header
+from patients.measurements.alerts import alerts_evaluate
 from patients.measurements.validation import dedup_key, reading_problems, rounded
 from patients.models import ImportBatch, ImportStatus, Measurement, MeasurementSource, Patient
 
@@ -68,6 +72,7 @@ def measurement_record(
     if Measurement.objects.filter(patient=patient, dedup_key=measurement.dedup_key).exists():
         raise ValidationError(_("This measurement has been recorded already."), code="duplicate")
     measurement.save()
+    alerts_evaluate(patient=patient, measurements=[measurement])
     return measurement
 
 
@@ -110,7 +115,10 @@ def import_upload(
     try:
         file_format = detect(upload.name, head)
     except ImportFormatError as exc:
-        raise ValidationError(str(exc), code="format") from exc
+        # No known export, but a readable CSV: imported once the user has chosen its columns.
+        if not generic_csv.sniff(head):
+            raise ValidationError(str(exc), code="format") from exc
+        file_format = generic_csv.FORMAT_CODE
     if file_format == FHIR_FORMAT:
         source = MeasurementSource.FHIR
     return ImportBatch.objects.create(
@@ -122,22 +130,70 @@ def import_upload(
         stored_name=_store_upload(upload),
         format=file_format,
         language=translation.get_language() or settings.LANGUAGE_CODE,
-        status=ImportStatus.QUEUED,
+        status=ImportStatus.NEEDS_MAPPING
+        if file_format == generic_csv.FORMAT_CODE
+        else ImportStatus.QUEUED,
     )
+
+
+def _stored_file(batch: ImportBatch) -> Path:
+    path = _private_path(batch.stored_name) if batch.stored_name else None
+    if path is None or not path.is_file():
+        raise ImportFormatError(_("The uploaded file is no longer available. Upload it again."))
+    return path
 
 
 def _items(batch: ImportBatch) -> Iterator[Reading | RowError]:
     parse = parser_for(batch.format)
     tz = timezone.get_default_timezone()
-    path = _private_path(batch.stored_name) if batch.stored_name else None
-    if path is None or not path.is_file():
-        raise ImportFormatError(_("The uploaded file is no longer available. Upload it again."))
-    with open(path, "rb") as stream:
-        yield from parse(stream, filename=batch.filename, tz=tz)
+    options: dict[str, ColumnMapping] = {}
+    if batch.format == generic_csv.FORMAT_CODE:
+        if not batch.mapping:  # e.g. the import command, which cannot ask for the columns
+            raise ImportFormatError(_("This CSV file is not a known export: choose its columns."))
+        options["mapping"] = ColumnMapping.from_dict(batch.mapping)
+    with open(_stored_file(batch), "rb") as stream:
+        yield from parse(stream, filename=batch.filename, tz=tz, **options)
 
 
-def _checked(batch: ImportBatch, patient: Patient) -> Iterator[Measurement | RowError | None]:
-    """Each item of the file as a Measurement to store, a RowError, or None for a duplicate."""
+def import_header(*, batch: ImportBatch) -> CsvHeader:
+    """The columns and first rows of a generic CSV waiting for its mapping (ImportFormatError
+    when the file is gone or unreadable)."""
+    with open(_stored_file(batch), "rb") as stream:
+        return read_header(stream, filename=batch.filename)
+
+
+@transaction.atomic
+def import_set_mapping(
+    *, clinic: Clinic, actor: User, batch: ImportBatch, mapping: ColumnMapping
+) -> ImportBatch:
+    """Store the columns chosen for a generic CSV; the caller then runs the check (preview).
+
+    Allowed until the import is confirmed: a preview with wrong dates can be mapped again.
+    """
+    batch = ImportBatch.objects.for_clinic(clinic).select_for_update().get(pk=batch.pk)
+    if not import_accepts_mapping(batch):
+        raise ValidationError(_("The columns of this file can no longer be changed."))
+    batch.mapping = mapping.to_dict()
+    batch.status = ImportStatus.QUEUED
+    batch.rows_valid = batch.rows_duplicate = batch.rows_rejected = 0
+    batch.errors = []
+    batch.save()
+    return batch
+
+
+def import_accepts_mapping(batch: ImportBatch) -> bool:
+    return batch.format == generic_csv.FORMAT_CODE and batch.status in (
+        ImportStatus.NEEDS_MAPPING,
+        ImportStatus.PREVIEWED,
+    )
+
+
+Checked = tuple[Reading, str]  # a valid reading and its dedup_key
+
+
+def _checked(batch: ImportBatch) -> Iterator[Checked | RowError | None]:
+    """Each item of the file as (reading, dedup key) to store, a RowError, or None for a
+    duplicate. No model instance per row: building them was most of the time of an import."""
     seen: set[str] = set()
     now = timezone.now()
     for item in _items(batch):
@@ -148,19 +204,12 @@ def _checked(batch: ImportBatch, patient: Patient) -> Iterator[Measurement | Row
         if problems:
             yield RowError(item.line, " ".join(problems))
             continue
-        measurement = measurement_from(
-            item,
-            patient=patient,
-            source=batch.source,
-            actor=batch.uploaded_by,
-            source_file=batch.filename,
-            batch=batch,
-        )
-        if measurement.dedup_key in seen:
+        key = dedup_key(item)
+        if key in seen:
             yield None
             continue
-        seen.add(measurement.dedup_key)
-        yield measurement
+        seen.add(key)
+        yield item, key
 
 
 def _existing_keys(patient: Patient, keys: list[str]) -> set[str]:
@@ -193,9 +242,9 @@ def _import_check(batch: ImportBatch) -> ImportBatch:
     valid = duplicate = 0
     errors: list[RowError] = []
     try:
-        for chunk in _chunks(_checked(batch, batch.patient), COMMIT_CHUNK):
-            new = [m for m in chunk if isinstance(m, Measurement)]
-            stored = _existing_keys(batch.patient, [m.dedup_key for m in new])
+        for chunk in _chunks(_checked(batch), COMMIT_CHUNK):
+            new = [c for c in chunk if isinstance(c, tuple)]
+            stored = _existing_keys(batch.patient, [key for _reading, key in new])
             errors += [e for e in chunk if isinstance(e, RowError)]
             duplicate += sum(1 for m in chunk if m is None) + len(stored)
             valid += len(new) - len(stored)
@@ -235,12 +284,11 @@ def _import_commit(batch: ImportBatch) -> ImportBatch:
     imported = processed = 0
     try:
         with transaction.atomic():
-            for chunk in _chunks(_checked(batch, batch.patient), COMMIT_CHUNK):
-                new = [m for m in chunk if isinstance(m, Measurement)]
-                stored = _existing_keys(batch.patient, [m.dedup_key for m in new])
-                rows = [m for m in new if m.dedup_key not in stored]
-                Measurement.objects.bulk_create(rows, batch_size=COMMIT_CHUNK)
-                imported += len(rows)
+            for chunk in _chunks(_checked(batch), COMMIT_CHUNK):
+                new = [c for c in chunk if isinstance(c, tuple)]
+                stored = _store(batch, new)
+                alerts_evaluate(patient=batch.patient, measurements=stored)
+                imported += len(stored)
                 processed += len(chunk)
                 # Outside the transaction's visibility: the progress page reads the cache.
                 cache.set(progress_key(batch.pk), processed, timeout=3600)
@@ -255,14 +303,108 @@ def _import_commit(batch: ImportBatch) -> ImportBatch:
     return batch
 
 
+# Every column of Measurement but the id: a field added to the model must be added here (the
+# import tests fail on a NOT NULL column missing from the COPY).
+_COPY_COLUMNS = (
+    "clinic_id", "patient_id", "kind", "measured_at", "value", "systolic", "diastolic",
+    "pulse", "irregular_heartbeat", "source", "source_file", "device", "entered_by_id",
+    "received_at", "batch_id", "dedup_key",
+)  # fmt: skip
+
+
+class _Stored:
+    """The readings one chunk added (duplicates of stored ones skipped), as Measurements built
+    only when iterated: alert rules look at them, and most patients have none."""
+
+    def __init__(self, batch: ImportBatch, rows: list[tuple[int | None, Reading]]) -> None:
+        self.batch, self.rows, self.received_at = batch, rows, timezone.now()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Measurement]:
+        for pk, reading in self.rows:
+            yield measurement_from(
+                reading,
+                patient=self.batch.patient,
+                source=self.batch.source,
+                actor=self.batch.uploaded_by,
+                source_file=self.batch.filename,
+                batch=self.batch,
+                received_at=self.received_at,
+                pk=pk,
+            )
+
+
+def _store(batch: ImportBatch, rows: list[Checked]) -> _Stored:
+    """Insert one chunk of checked readings, skipping those stored already.
+
+    On PostgreSQL the chunk is COPYed into a temporary table and moved with INSERT ... ON
+    CONFLICT DO NOTHING RETURNING the new ids: bulk_create's per-field preparation and parameter
+    quoting made 100,000 readings take half a minute, and looking up stored keys per chunk
+    scanned every reading the transaction had just added. Inside the caller's transaction
+    either way.
+    """
+    if not rows:
+        return _Stored(batch, [])
+    if connection.vendor != "postgresql":
+        stored_keys = _existing_keys(batch.patient, [key for _reading, key in rows])
+        new = [reading for reading, key in rows if key not in stored_keys]
+        created = Measurement.objects.bulk_create(_Stored(batch, [(None, r) for r in new]))
+        return _Stored(batch, [(m.pk, r) for m, r in zip(created, new, strict=True)])
+    added = _Stored(batch, [])
+    # Identifiers from this module, never from input: the f-strings below are not injectable.
+    table, columns = Measurement._meta.db_table, ", ".join(_COPY_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS measurement_import ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE measurement_import")
+        clinic_id, patient_id, source, source_file = (
+            batch.clinic_id, batch.patient_id, batch.source, batch.filename,
+        )  # fmt: skip
+        with cursor.copy(f"COPY measurement_import ({columns}) FROM STDIN") as copy:
+            for r, key in rows:
+                copy.write_row((
+                    clinic_id, patient_id, r.kind, r.measured_at, rounded(r), r.systolic,
+                    r.diastolic, r.pulse, r.irregular_heartbeat, source, source_file,
+                    r.device[:200], batch.uploaded_by_id, added.received_at, batch.pk, key,
+                ))  # fmt: skip
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM measurement_import "  # noqa: S608
+            "ON CONFLICT (patient_id, dedup_key) DO NOTHING RETURNING dedup_key, id"
+        )
+        inserted = dict(cursor.fetchall())
+    added.rows = [(inserted[key], r) for r, key in rows if key in inserted]
+    return added
+
+
 def import_cancel(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:
     batch = ImportBatch.objects.for_clinic(clinic).get(pk=batch.pk)
-    if batch.status == ImportStatus.PREVIEWED:
+    if batch.status in (ImportStatus.PREVIEWED, ImportStatus.NEEDS_MAPPING):
         _discard_file(batch)
         batch.status = ImportStatus.CANCELLED
         batch.finished_at = timezone.now()
         batch.save()
     return batch
+
+
+ABANDONED_AFTER = datetime.timedelta(hours=48)
+
+
+def imports_purge_abandoned(*, clinic_id: int, now: datetime.datetime | None = None) -> int:
+    """Cancel imports left waiting (for columns or confirmation) for two days, and delete their
+    files: an uploaded export must not linger in private storage. Idempotent."""
+    cutoff = (now or timezone.now()) - ABANDONED_AFTER
+    waiting = ImportBatch.objects.for_clinic(clinic_id).filter(
+        status__in=(ImportStatus.PREVIEWED, ImportStatus.NEEDS_MAPPING), created_at__lt=cutoff
+    )
+    count = 0
+    for batch in waiting:
+        import_cancel(clinic=batch.clinic, batch=batch)
+        count += 1
+    return count
 
 
 def import_is_large(batch: ImportBatch) -> bool:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from patients.imports.base import Reading
 from patients.kinds import BLOOD_PRESSURE, BP_LIMITS, KINDS
@@ -46,17 +47,20 @@ def reading_problems(reading: Reading, *, now: datetime.datetime | None = None) 
     return problems
 
 
+# Lazy labels: translated only for a reading with a problem (an import checks 100,000s).
+_BP_CHECKS = (
+    ("systolic", gettext_lazy("Systolic pressure"), BP_LIMITS.systolic, "mmHg"),
+    ("diastolic", gettext_lazy("Diastolic pressure"), BP_LIMITS.diastolic, "mmHg"),
+    ("pulse", gettext_lazy("Pulse"), BP_LIMITS.pulse, "/min"),
+)
+
+
 def _blood_pressure_problems(reading: Reading) -> list[str]:
     if reading.systolic is None or reading.diastolic is None:
         return [_("Blood pressure needs both a systolic and a diastolic value.")]
     problems = []
-    limits = {
-        _("Systolic pressure"): (reading.systolic, BP_LIMITS.systolic, "mmHg"),
-        _("Diastolic pressure"): (reading.diastolic, BP_LIMITS.diastolic, "mmHg"),
-        _("Pulse"): (reading.pulse, BP_LIMITS.pulse, "/min"),
-    }
-    for label, (value, (low, high), unit) in limits.items():
-        if _outside(value, low, high):
+    for field, label, (low, high), unit in _BP_CHECKS:
+        if _outside(getattr(reading, field), low, high):
             problems.append(
                 _("%(kind)s must be between %(low)s and %(high)s %(unit)s.")
                 % {"kind": label, "low": low, "high": high, "unit": unit}

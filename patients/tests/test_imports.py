@@ -73,7 +73,7 @@ def test_confirming_imports_the_readings_with_their_provenance(client_for, alice
     assert first.source == MeasurementSource.FILE_IMPORT and first.source_file == FILENAME
     assert first.entered_by == alice and first.batch == batch
     assert first.irregular_heartbeat is None  # the 9-column report cannot tell
-    assert AccessLogEntry.objects.filter(part=AccessPart.MEASUREMENTS, patient=patient_a).exists()
+    assert AccessLogEntry.objects.filter(part=AccessPart.IMPORT, patient=patient_a).exists()
 
 
 def test_importing_the_same_file_twice_adds_nothing(client_for, alice, patient_a):
@@ -230,3 +230,29 @@ def test_a_large_file_is_checked_and_imported_by_a_worker(
         time.sleep(0.2)
         batch.refresh_from_db()
     assert batch.status == ImportStatus.DONE and Measurement.objects.count() == 28
+
+
+def test_abandoned_imports_are_cancelled_and_their_files_deleted(alice, patient_a, settings):
+    """Two days without confirmation: the batch is cancelled and the private file removed."""
+    import datetime
+
+    from django.utils import timezone
+
+    from patients.measurements.services import imports_purge_abandoned
+
+    batch = import_upload(
+        clinic=patient_a.clinic,
+        actor=alice,
+        patient=patient_a,
+        upload=SimpleUploadedFile(FILENAME, omron_csv()),
+        source=MeasurementSource.FILE_IMPORT,
+    )
+    batch = import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
+    stored = Path(settings.PRIVATE_UPLOAD_ROOT) / batch.stored_name
+    assert imports_purge_abandoned(clinic_id=batch.clinic_id) == 0  # too young
+    later = timezone.now() + datetime.timedelta(hours=49)
+    assert imports_purge_abandoned(clinic_id=batch.clinic_id, now=later) == 1
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.CANCELLED and not stored.exists()
+    assert imports_purge_abandoned(clinic_id=batch.clinic_id, now=later) == 0
+    assert not Measurement.objects.exists()

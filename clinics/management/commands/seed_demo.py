@@ -27,8 +27,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinics.mfa import TOTP_DEVICE_NAME, backup_codes_regenerate
 from clinics.models import Clinic, Membership, Role, User
 from patients.imports.base import Reading
+from patients.measurements.alerts import alerts_evaluate, rule_create
 from patients.measurements.services import measurement_from
-from patients.models import Measurement, MeasurementSource, Patient
+from patients.models import Measurement, MeasurementSource, Patient, RuleType, ThresholdRule
 from patients.services import patient_create
 
 
@@ -120,6 +121,28 @@ def seed_measurement_history(patient: Patient) -> int:
     return len(Measurement.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000))
 
 
+def seed_alerts(clinic: Clinic, professional: User) -> None:
+    """Clinic default rules, and the alerts the last two weeks of readings raise under them."""
+    defaults = (
+        ("blood_pressure", RuleType.UPPER, {"limit": Decimal(150), "limit_diastolic": Decimal(95)}),
+        ("blood_pressure", RuleType.NO_READING, {"days": 3}),
+        ("weight", RuleType.NO_READING, {"days": 7}),
+    )
+    for kind, rule_type, values in defaults:
+        exists = ThresholdRule.objects.for_clinic(clinic).filter(
+            patient=None, kind=kind, rule_type=rule_type, is_active=True
+        )
+        if not exists.exists():
+            rule_create(clinic=clinic, actor=professional, patient=None, kind=kind,
+                        rule_type=rule_type, **values)  # fmt: skip
+    since = timezone.now() - datetime.timedelta(days=14)
+    for patient in Patient.objects.for_clinic(clinic):
+        recent = Measurement.objects.for_clinic(clinic).filter(
+            patient=patient, measured_at__gte=since
+        )
+        alerts_evaluate(patient=patient, measurements=recent)
+
+
 def demo_password(email: str) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"demo:{email}".encode(), hashlib.sha256)
     return "Demo-" + base64.urlsafe_b64encode(digest.digest()[:15]).decode()
@@ -163,6 +186,7 @@ class Command(BaseCommand):
             admin = User.objects.get(email=f"beheer@{demo.domain}")
             for given, family, born in demo.patients:
                 credentials.append(self.patient(clinic, admin, demo, given, family, born))
+            seed_alerts(clinic, User.objects.get(email=f"fysio1@{demo.domain}"))
         return credentials
 
     def user(self, email: str, name: str, **flags: bool) -> User:

@@ -1,0 +1,268 @@
+"""Threshold rules and alerts: writes (rules, acknowledgement) and the evaluation of readings.
+
+Invariants:
+- A reading is evaluated when it is stored, whatever its source (manual entry, file import,
+  FHIR): `alerts_evaluate` is called by every service that stores readings.
+- A patient's own rule replaces the clinic default of the same kind and type.
+- One open alert per rule and patient at a time: a rule crossed again while its alert is still
+  open adds nothing, so a year of old readings in one import raises one alert, on the newest
+  crossing reading.
+- Alerts are never deleted by the application; acknowledging keeps who and when.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Avg, Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.models import Clinic, User
+from patients.kinds import BLOOD_PRESSURE, KINDS
+from patients.models import Alert, Measurement, Patient, RuleType, ThresholdRule
+
+BASELINE_DAYS = 30
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def effective_rules(*, clinic_id: int, patient: Patient) -> list[ThresholdRule]:
+    """The active rules for this patient: their own, plus clinic defaults they do not override."""
+    rules = list(
+        ThresholdRule.objects.for_clinic(clinic_id).filter(
+            Q(patient__isnull=True) | Q(patient=patient), is_active=True
+        )
+    )
+    own = {(r.kind, r.rule_type) for r in rules if r.patient_id is not None}
+    return [r for r in rules if r.patient_id is not None or (r.kind, r.rule_type) not in own]
+
+
+def open_alerts(*, clinic_id: int, patient: Patient) -> QuerySet[Alert]:
+    return Alert.objects.for_clinic(clinic_id).open().filter(patient=patient)
+
+
+# --- describing values -------------------------------------------------------------------------
+
+
+def _number(value: Decimal | int | None, decimals: int) -> str:
+    if value is None:
+        return "–"
+    return f"{Decimal(value):.{decimals}f}"
+
+
+def describe_value(m: Measurement) -> str:
+    kind = KINDS[m.kind]
+    if m.kind == BLOOD_PRESSURE:
+        return f"{m.systolic}/{m.diastolic} mmHg"
+    return f"{_number(m.value, kind.decimals)} {kind.unit_display}".strip()
+
+
+def describe_rule(rule: ThresholdRule) -> str:
+    kind = KINDS[rule.kind]
+    unit = kind.unit_display
+    if rule.rule_type == RuleType.NO_READING:
+        return _("no reading for %(days)s days") % {"days": rule.days}
+    if rule.rule_type == RuleType.CHANGE:
+        return _("more than %(change)s %(unit)s away from %(baseline)s %(unit)s") % {
+            "change": _number(rule.max_change, kind.decimals),
+            "baseline": _number(rule.baseline, kind.decimals),
+            "unit": unit,
+        }
+    if rule.kind == BLOOD_PRESSURE:
+        limit = f"{_number(rule.limit, 0)}/{_number(rule.limit_diastolic, 0)} mmHg"
+    else:
+        limit = f"{_number(rule.limit, kind.decimals)} {unit}"
+    if rule.rule_type == RuleType.UPPER:
+        return _("above %(limit)s") % {"limit": limit}
+    return _("below %(limit)s") % {"limit": limit}
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def _crosses(rule: ThresholdRule, m: Measurement) -> bool:
+    if rule.kind != m.kind:
+        return False
+    if m.kind == BLOOD_PRESSURE:
+        pairs = ((rule.limit, m.systolic), (rule.limit_diastolic, m.diastolic))
+    else:
+        pairs = ((rule.limit, m.value),)
+    pairs = tuple(
+        (limit, value) for limit, value in pairs if limit is not None and value is not None
+    )
+    if rule.rule_type == RuleType.UPPER:
+        return any(value > limit for limit, value in pairs)
+    if rule.rule_type == RuleType.LOWER:
+        return any(value < limit for limit, value in pairs)
+    if rule.rule_type == RuleType.CHANGE and rule.baseline is not None and rule.max_change:
+        value = m.systolic if m.kind == BLOOD_PRESSURE else m.value
+        return value is not None and abs(Decimal(value) - rule.baseline) > rule.max_change
+    return False
+
+
+def alerts_evaluate(*, patient: Patient, measurements: Iterable[Measurement]) -> list[Alert]:
+    """Raise alerts for stored readings that cross the patient's rules (one per rule)."""
+    rules = [
+        r
+        for r in effective_rules(clinic_id=patient.clinic_id, patient=patient)
+        if r.rule_type != RuleType.NO_READING
+    ]
+    if not rules:
+        return []
+    newest: dict[int, Measurement] = {}
+    for m in measurements:
+        for rule in rules:
+            if _crosses(rule, m) and (
+                rule.pk not in newest or m.measured_at > newest[rule.pk].measured_at
+            ):
+                newest[rule.pk] = m
+    if not newest:
+        return []
+    already_open = set(
+        open_alerts(clinic_id=patient.clinic_id, patient=patient)
+        .filter(rule_id__in=newest)
+        .values_list("rule_id", flat=True)
+    )
+    by_id = {r.pk: r for r in rules}
+    alerts = [
+        Alert(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            rule=by_id[rule_id],
+            kind=m.kind,
+            rule_type=by_id[rule_id].rule_type,
+            measurement=m,
+            detail=describe_value(m)[:200],
+        )
+        for rule_id, m in newest.items()
+        if rule_id not in already_open
+    ]
+    return Alert.objects.bulk_create(alerts)
+
+
+def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | None = None) -> int:
+    """Raise 'no reading for N days' alerts for the clinic's patients (the daily beat task)."""
+    now = now or timezone.now()
+    raised = 0
+    rules = ThresholdRule.objects.for_clinic(clinic_id).filter(
+        is_active=True, rule_type=RuleType.NO_READING, days__isnull=False
+    )
+    if not rules.exists():
+        return 0
+    patients = Patient.objects.for_clinic(clinic_id).filter(user__isnull=False)
+    last_by_kind = {
+        (row["patient_id"], row["kind"]): row["last"]
+        for row in Measurement.objects.for_clinic(clinic_id)
+        .values("patient_id", "kind")
+        .annotate(last=Max("measured_at"))
+    }
+    for patient in patients:
+        for rule in effective_rules(clinic_id=clinic_id, patient=patient):
+            if rule.rule_type != RuleType.NO_READING:
+                continue
+            last = last_by_kind.get((patient.pk, rule.kind))
+            if last is not None and now - last <= datetime.timedelta(days=rule.days):
+                continue
+            with transaction.atomic():
+                if open_alerts(clinic_id=clinic_id, patient=patient).filter(rule=rule).exists():
+                    continue
+                Alert.objects.create(
+                    clinic_id=clinic_id,
+                    patient=patient,
+                    rule=rule,
+                    kind=rule.kind,
+                    rule_type=rule.rule_type,
+                    detail="",
+                    raised_at=now,
+                )
+                raised += 1
+    return raised
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _validate_rule(kind: str, rule_type: str, fields: dict) -> None:
+    if kind not in KINDS:
+        raise ValidationError(_("Unknown kind of measurement."))
+    if rule_type in (RuleType.UPPER, RuleType.LOWER):
+        if fields.get("limit") is None and fields.get("limit_diastolic") is None:
+            raise ValidationError(_("Enter a limit."))
+        if kind != BLOOD_PRESSURE and fields.get("limit_diastolic") is not None:
+            raise ValidationError(_("A diastolic limit applies to blood pressure only."))
+    elif rule_type == RuleType.CHANGE:
+        if not fields.get("max_change") or fields["max_change"] <= 0:
+            raise ValidationError(_("Enter the largest allowed change, above zero."))
+    elif rule_type == RuleType.NO_READING:
+        if not fields.get("days") or fields["days"] < 1:
+            raise ValidationError(_("Enter a number of days, at least 1."))
+    else:
+        raise ValidationError(_("Unknown rule."))
+
+
+def _baseline_now(patient: Patient, kind: str) -> Decimal | None:
+    since = timezone.now() - datetime.timedelta(days=BASELINE_DAYS)
+    field = "systolic" if kind == BLOOD_PRESSURE else "value"
+    mean = (
+        Measurement.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient, kind=kind, measured_at__gte=since)
+        .aggregate(mean=Avg(field))["mean"]
+    )
+    return None if mean is None else Decimal(mean).quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def rule_create(
+    *,
+    clinic: Clinic,
+    actor: User,
+    patient: Patient | None,
+    kind: str,
+    rule_type: str,
+    limit: Decimal | None = None,
+    limit_diastolic: Decimal | None = None,
+    baseline: Decimal | None = None,
+    max_change: Decimal | None = None,
+    days: int | None = None,
+) -> ThresholdRule:
+    """A new rule replaces the same kind and type for the patient (or the clinic default)."""
+    fields = {"limit": limit, "limit_diastolic": limit_diastolic, "max_change": max_change,
+              "days": days}  # fmt: skip
+    _validate_rule(kind, rule_type, fields)
+    if rule_type == RuleType.CHANGE and baseline is None:
+        if patient is None:
+            raise ValidationError(_("A clinic-wide change rule needs a baseline value."))
+        baseline = _baseline_now(patient, kind)
+        if baseline is None:
+            raise ValidationError(
+                _("There are no readings of the last %(days)s days to take as baseline: "
+                  "enter one.") % {"days": BASELINE_DAYS}
+            )  # fmt: skip
+    ThresholdRule.objects.for_clinic(clinic).filter(
+        patient=patient, kind=kind, rule_type=rule_type, is_active=True
+    ).update(is_active=False)
+    return ThresholdRule.objects.create(
+        clinic=clinic, patient=patient, kind=kind, rule_type=rule_type, baseline=baseline,
+        created_by=actor, **fields,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def rule_deactivate(*, clinic: Clinic, actor: User, rule: ThresholdRule) -> None:
+    ThresholdRule.objects.for_clinic(clinic).filter(pk=rule.pk).update(is_active=False)
+
+
+@transaction.atomic
+def alert_acknowledge(*, clinic: Clinic, actor: User, alert: Alert) -> Alert:
+    alert = Alert.objects.for_clinic(clinic).select_for_update().get(pk=alert.pk)
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = actor
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return alert

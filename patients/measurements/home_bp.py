@@ -1,0 +1,147 @@
+"""The home blood-pressure average of the European (ESH) home protocol.
+
+References: 2023 ESH Guidelines for the management of arterial hypertension (Mancia et al.,
+J Hypertens 2023;41:1874-2071, section on home blood pressure monitoring); the ESH practice
+guidelines for home blood pressure monitoring (Parati et al., J Hum Hypertens 2010;24:779-785)
+and the ESH working group's 2021 position paper on home monitoring (Stergiou et al.,
+J Hypertens 2021;39:1742-1767). The protocol: duplicate readings (two, one minute apart) in the
+morning and in the evening on 7 days (at least 3), the first day discarded, the mean of all the
+remaining readings; home blood pressure is raised from 135 systolic OR 85 diastolic mmHg.
+
+How the portal turns that protocol into a number, and why:
+
+- Window: the 7 consecutive local calendar days ending with the local day of the patient's
+  latest morning or evening reading (`window_start` = that day - 6, `window_end` = that day). A
+  measuring week is consecutive days; taking "the last 7 days that have readings" instead could
+  glue a week in January to a single reading in March. Readings after `now` (the 5-minute clock
+  skew that validation allows) are ignored, so the figure does not change between page loads.
+- First day discarded: the earliest local day in the window with a morning or evening reading.
+  With a full week that is `window_start`; when the patient measured on fewer days (the protocol
+  allows 3 to 7) it is still the first day *they measured*, which is the day the protocol leaves
+  out (unfamiliarity with the device and alerting make those readings higher).
+- Morning: 04:00 up to 12:00 local time; evening: 17:00 up to midnight. The protocol asks for
+  readings before breakfast and medication and before the evening meal; readings at other times
+  (the afternoon, the night) are not home-protocol readings and are ignored.
+- Every reading of a session counts: the protocol takes two readings per session and averages
+  all of them, so a session's duplicate readings are not reduced to one. (Exact duplicates of
+  one reading, the same file imported twice, are never stored: see validation.dedup_key.)
+- Valid from 12 readings after the first day is discarded (ESH: at least 12 readings, i.e.
+  3 days of duplicate morning and evening readings). With fewer the page says that there are not
+  enough readings for a home average and shows no mean, since a mean of a few readings would be
+  read as the protocol's answer.
+- Days are local calendar dates in the clinic's time zone (the portal's TIME_ZONE: the clinics
+  are Dutch), so a week across the change to or from daylight saving time still has 7 days, and a
+  reading at 00:30 or 23:30 belongs to the local day it was taken on.
+- The mean is rounded half up to whole mmHg and the flag is set on the rounded value: the page
+  never says "135/84 mmHg, not raised" for a mean of 134.6 that it shows as 135.
+
+Two queries: the latest morning or evening reading decides the window; the second returns that
+window's readings, at most a few dozen rows, which are grouped by local day here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import ExtractHour
+from django.utils import timezone
+
+from patients.kinds import BLOOD_PRESSURE
+from patients.measurements.charts import ESH_HOME_DIASTOLIC, ESH_HOME_SYSTOLIC
+from patients.models import Measurement, Patient
+
+WINDOW_DAYS = 7
+MIN_READINGS = 12
+MORNING_HOURS = (4, 12)  # [04:00, 12:00) local time
+EVENING_HOURS = (17, 24)  # [17:00, 24:00) local time
+
+NO_READINGS = "no_readings"
+TOO_FEW_READINGS = "too_few_readings"
+
+
+@dataclass(frozen=True)
+class HomeAverage:
+    """The ESH home average; `systolic`/`diastolic` are None unless `is_valid`."""
+
+    systolic: int | None
+    diastolic: int | None
+    reading_count: int  # readings averaged (the discarded first day not included)
+    days: int  # local days those readings come from
+    window_start: datetime.date | None
+    window_end: datetime.date | None
+    discarded_day: datetime.date | None
+    is_raised: bool
+    is_valid: bool
+    reason: str  # "" when valid, else NO_READINGS or TOO_FEW_READINGS
+
+    min_readings: int = MIN_READINGS
+
+
+def _session_readings(patient: Patient, tz: datetime.tzinfo) -> QuerySet[Measurement]:
+    """The patient's blood-pressure readings taken in a morning or evening session."""
+    hour = ExtractHour("measured_at", tzinfo=tz)
+    return (
+        Measurement.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient, kind=BLOOD_PRESSURE)
+        .exclude(systolic=None)
+        .exclude(diastolic=None)
+        .annotate(local_hour=hour)
+        .filter(
+            Q(local_hour__gte=MORNING_HOURS[0], local_hour__lt=MORNING_HOURS[1])
+            | Q(local_hour__gte=EVENING_HOURS[0], local_hour__lt=EVENING_HOURS[1])
+        )
+    )
+
+
+def _local_midnight(day: datetime.date, tz: datetime.tzinfo) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
+
+
+def _mean(values: list[int]) -> int:
+    return int((Decimal(sum(values)) / len(values)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def esh_home_average(*, patient: Patient, now: datetime.datetime | None = None) -> HomeAverage:
+    """The ESH home blood-pressure average of the patient's latest measuring week (2 queries)."""
+    now = now or timezone.now()
+    tz = timezone.get_default_timezone()
+    sessions = _session_readings(patient, tz).filter(measured_at__lte=now)
+    latest = sessions.order_by("-measured_at").values_list("measured_at", flat=True).first()
+    if latest is None:
+        return HomeAverage(None, None, 0, 0, None, None, None, False, False, NO_READINGS)
+    window_end = timezone.localtime(latest, tz).date()
+    window_start = window_end - datetime.timedelta(days=WINDOW_DAYS - 1)
+    rows = sessions.filter(
+        measured_at__gte=_local_midnight(window_start, tz),
+        measured_at__lt=_local_midnight(window_end + datetime.timedelta(days=1), tz),
+    ).values_list("measured_at", "systolic", "diastolic")
+    by_day: dict[datetime.date, list[tuple[int, int]]] = {}
+    for measured_at, systolic, diastolic in rows:
+        by_day.setdefault(timezone.localtime(measured_at, tz).date(), []).append(
+            (systolic, diastolic)
+        )
+    discarded_day = min(by_day)
+    kept = [pair for day, pairs in by_day.items() if day != discarded_day for pair in pairs]
+    days = len(by_day) - 1
+    if len(kept) < MIN_READINGS:
+        return HomeAverage(
+            None, None, len(kept), days, window_start, window_end, discarded_day,
+            False, False, TOO_FEW_READINGS,
+        )  # fmt: skip
+    systolic = _mean([s for s, _d in kept])
+    diastolic = _mean([d for _s, d in kept])
+    return HomeAverage(
+        systolic=systolic,
+        diastolic=diastolic,
+        reading_count=len(kept),
+        days=days,
+        window_start=window_start,
+        window_end=window_end,
+        discarded_day=discarded_day,
+        is_raised=systolic >= ESH_HOME_SYSTOLIC or diastolic >= ESH_HOME_DIASTOLIC,
+        is_valid=True,
+        reason="",
+    )

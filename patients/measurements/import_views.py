@@ -1,0 +1,234 @@
+"""File imports on the measurement pages: upload, column choice, preview, confirm, cancel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinics.access import clinic_roles, patient_only
+from clinics.models import AccessAction, AccessPart, Role
+from patients.imports.base import ImportFormatError
+from patients.imports.generic_csv import CsvHeader
+from patients.measurements.forms import ImportMappingForm, ImportUploadForm
+from patients.measurements.scope import Scope, own_scope, staff_scope
+from patients.measurements.services import (
+    import_accepts_mapping,
+    import_cancel,
+    import_check,
+    import_commit,
+    import_header,
+    import_is_large,
+    import_set_mapping,
+    import_upload,
+    progress_key,
+)
+from patients.models import ImportBatch, ImportStatus, MeasurementSource
+from patients.tasks import import_check_task, import_commit_task
+from portal.http import posted_data
+
+# --- file import -----------------------------------------------------------------------------
+
+
+def _upload(request: HttpRequest, scope: Scope) -> HttpResponse:
+    form = ImportUploadForm(posted_data(request), request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = import_upload(
+                clinic=scope.patient.clinic,
+                actor=request.user,
+                patient=scope.patient,
+                upload=form.cleaned_data["file"],
+                source=MeasurementSource.FILE_IMPORT,
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            if batch.status == ImportStatus.NEEDS_MAPPING:
+                return redirect(scope.url("import_mapping", batch_id=batch.pk))
+            _start_check(batch)
+            return redirect(scope.url("import_detail", batch_id=batch.pk))
+    return render(
+        request,
+        "patients/import_form.html",
+        {"scope": scope, "patient": scope.patient, "form": form},
+    )
+
+
+def _start_check(batch: ImportBatch) -> None:
+    """The preview: right away for a small file, by a worker (with progress) for a large one."""
+    if import_is_large(batch):
+        ids = (batch.clinic_id, batch.pk)
+        transaction.on_commit(lambda: import_check_task.delay(*ids))
+    else:
+        import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
+
+
+def _batch(scope: Scope, batch_id: int) -> ImportBatch:
+    batch = (
+        ImportBatch.objects.for_clinic(scope.patient.clinic_id)
+        .filter(pk=batch_id, patient=scope.patient)
+        .first()
+    )
+    if batch is None:
+        raise Http404
+    return batch
+
+
+def _detail(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    batch = _batch(scope, batch_id)
+    if batch.status == ImportStatus.NEEDS_MAPPING:
+        return redirect(scope.url("import_mapping", batch_id=batch.pk))
+    in_progress = batch.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+    return render(
+        request,
+        "patients/import_detail.html",
+        {
+            "scope": scope,
+            "patient": scope.patient,
+            "batch": batch,
+            "in_progress": in_progress,
+            "processed": cache.get(progress_key(batch.pk), 0) if in_progress else None,
+            "confirm_url": scope.url("import_confirm", batch_id=batch.pk),
+            "cancel_url": scope.url("import_cancel", batch_id=batch.pk),
+            "mapping_url": scope.url("import_mapping", batch_id=batch.pk)
+            if import_accepts_mapping(batch)
+            else None,
+        },
+    )
+
+
+def _mapping(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    """The columns of a CSV that is no known export: chosen here, then the usual preview."""
+    batch = _batch(scope, batch_id)
+    if not import_accepts_mapping(batch):
+        return redirect(scope.url("import_detail", batch_id=batch.pk))
+    try:
+        header, problem = import_header(batch=batch), ""
+    except ImportFormatError as exc:
+        header, problem = CsvHeader([], "", []), str(exc)
+    form = ImportMappingForm(
+        posted_data(request),
+        columns=header.columns,
+        initial=ImportMappingForm.initial_for(batch.mapping),
+    )
+    if request.method == "POST" and not problem and form.is_valid():
+        try:
+            batch = import_set_mapping(
+                clinic=scope.patient.clinic,
+                actor=request.user,
+                batch=batch,
+                mapping=form.cleaned_data["mapping"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            _start_check(batch)
+            return redirect(scope.url("import_detail", batch_id=batch.pk))
+    return render(
+        request,
+        "patients/import_mapping.html",
+        {
+            "scope": scope,
+            "patient": scope.patient,
+            "batch": batch,
+            "form": form,
+            "problem": problem,
+            "examples": _column_examples(header),
+            "cancel_url": scope.url("import_cancel", batch_id=batch.pk),
+        },
+    )
+
+
+def _column_examples(header: CsvHeader) -> list[tuple[str, list[str]]]:
+    """Each column with its values in the first rows, so the user recognises what it holds."""
+    return [
+        (name, [row[i].strip() for row in header.sample_rows if i < len(row) and row[i].strip()])
+        for i, name in enumerate(header.columns)
+    ]
+
+
+def _confirm(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    batch = _batch(scope, batch_id)
+    if batch.status != ImportStatus.PREVIEWED or batch.rows_valid == 0:
+        messages.error(request, _("There is nothing to import in this file."))
+    elif import_is_large(batch):
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED)
+        ids = (batch.clinic_id, batch.pk)
+        transaction.on_commit(lambda: import_commit_task.delay(*ids))
+    else:
+        import_commit(clinic_id=batch.clinic_id, batch_id=batch.pk)
+    return redirect(scope.url("import_detail", batch_id=batch.pk))
+
+
+def _cancel(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    import_cancel(clinic=scope.patient.clinic, batch=_batch(scope, batch_id))
+    messages.info(request, _("The import has been cancelled; nothing was imported."))
+    return redirect(scope.url("measurements"))
+
+
+@clinic_roles(Role.PROFESSIONAL)
+def import_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    action = AccessAction.CREATE if request.method == "POST" else AccessAction.READ
+    return _upload(request, staff_scope(request, patient_id, action, AccessPart.IMPORT))
+
+
+@clinic_roles(Role.PROFESSIONAL)
+def import_detail(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
+    return _detail(
+        request, staff_scope(request, patient_id, AccessAction.READ, AccessPart.IMPORT), batch_id
+    )
+
+
+@require_POST
+@clinic_roles(Role.PROFESSIONAL)
+def import_confirm(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
+    return _confirm(
+        request, staff_scope(request, patient_id, AccessAction.CREATE, AccessPart.IMPORT), batch_id
+    )
+
+
+@require_POST
+@clinic_roles(Role.PROFESSIONAL)
+def import_cancel_view(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
+    return _cancel(
+        request, staff_scope(request, patient_id, AccessAction.UPDATE, AccessPart.IMPORT), batch_id
+    )
+
+
+@clinic_roles(Role.PROFESSIONAL)
+def import_mapping(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
+    action = AccessAction.CREATE if request.method == "POST" else AccessAction.READ
+    return _mapping(request, staff_scope(request, patient_id, action), batch_id)
+
+
+@patient_only
+def my_import_mapping(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
+    return _mapping(request, own_scope(request, record_id), batch_id)
+
+
+@patient_only
+def my_import_new(request: HttpRequest, record_id: int) -> HttpResponse:
+    return _upload(request, own_scope(request, record_id))
+
+
+@patient_only
+def my_import_detail(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
+    return _detail(request, own_scope(request, record_id), batch_id)
+
+
+@require_POST
+@patient_only
+def my_import_confirm(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
+    return _confirm(request, own_scope(request, record_id), batch_id)
+
+
+@require_POST
+@patient_only
+def my_import_cancel(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
+    return _cancel(request, own_scope(request, record_id), batch_id)
