@@ -29,8 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.kinds import BLOOD_PRESSURE, KINDS, Kind
+from patients.measurements.alerts import effective_rules
 from patients.measurements.selectors import readings
-from patients.models import Measurement, Patient
+from patients.models import Measurement, Patient, RuleType
 
 MAX_RAW_POINTS = 400
 # Day buckets while the readings span at most two years (at most ~732 points); week buckets
@@ -118,6 +119,27 @@ def _references(kind: Kind) -> list[dict[str, object]]:
     ]
 
 
+def _thresholds(patient: Patient, kind: Kind) -> list[dict[str, object]]:
+    """The patient's upper and lower limits for this kind (their own or the clinic default)."""
+    lines = []
+    for rule in effective_rules(clinic_id=patient.clinic_id, patient=patient):
+        if rule.kind != kind.code or rule.rule_type not in (RuleType.UPPER, RuleType.LOWER):
+            continue
+        pairs = (
+            (("systolic", rule.limit), ("diastolic", rule.limit_diastolic))
+            if kind.code == BLOOD_PRESSURE
+            else (("value", rule.limit),)
+        )
+        for series, limit in pairs:
+            if limit is not None:
+                label = _("Limit %(value)s %(unit)s") % {
+                    "value": round(float(limit), kind.decimals),
+                    "unit": kind.unit_display,
+                }
+                lines.append({"series": series, "value": float(limit), "label": label})
+    return lines
+
+
 def chart_series(
     *, patient: Patient, kind: str, since: datetime.datetime | None
 ) -> dict[str, object]:
@@ -163,7 +185,6 @@ def chart_series(
         "x": [int(row["bucket"].timestamp()) for row in rows],
         "series": series,
         "references": _references(info),
-        # Per-patient target lines (a later issue) go here, in the shape of `references`.
-        "thresholds": [],
+        "thresholds": _thresholds(patient, info),
         "time_label": _("Time"),
     }

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, F, Max, Min, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from patients.kinds import BLOOD_PRESSURE
+from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.models import Measurement, Patient
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
@@ -125,8 +125,46 @@ def dashboard_summaries(*, clinic_id: int, patients: list[Patient]) -> dict[int,
         summary = summaries[m.patient_id]
         if m.kind not in summary.latest:
             summary.latest[m.kind] = m
-        else:
+        else:  # without two weeks of readings: against the reading before
             newer = _main_value(summary.latest[m.kind])
             older = _main_value(m)
             summary.trend[m.kind] = (newer > older) - (newer < older)
+    for (patient_id, kind), trend in _period_trends(clinic_id, patient_ids).items():
+        summaries[patient_id].trend[kind] = trend
     return summaries
+
+
+TREND_PERIOD = datetime.timedelta(days=7)
+
+
+def _period_trends(clinic_id: int, patient_ids: list[int]) -> dict[tuple[int, str], int]:
+    """Up (+1), down (-1) or level (0): the mean of the last 7 days against the 7 days before,
+    for each patient and dashboard kind with readings in both periods (one query)."""
+    now = timezone.now()
+    recent, before = Q(measured_at__gte=now - TREND_PERIOD), Q(measured_at__lt=now - TREND_PERIOD)
+    rows = (
+        Measurement.objects.for_clinic(clinic_id)
+        .filter(
+            patient_id__in=patient_ids,
+            kind__in=DASHBOARD_KINDS,
+            measured_at__gte=now - 2 * TREND_PERIOD,
+            measured_at__lte=now,
+        )
+        .values("patient_id", "kind")
+        .annotate(
+            recent_value=Avg("value", filter=recent),
+            before_value=Avg("value", filter=before),
+            recent_systolic=Avg("systolic", filter=recent),
+            before_systolic=Avg("systolic", filter=before),
+        )
+    )
+    trends = {}
+    for row in rows:
+        field = "systolic" if row["kind"] == BLOOD_PRESSURE else "value"
+        newer, older = row[f"recent_{field}"], row[f"before_{field}"]
+        if newer is not None and older is not None:
+            kind = KINDS[row["kind"]]
+            # Rounded to what the dashboard shows: a change it cannot show is no trend.
+            newer, older = round(float(newer), kind.decimals), round(float(older), kind.decimals)
+            trends[(row["patient_id"], row["kind"])] = (newer > older) - (newer < older)
+    return trends

@@ -184,10 +184,12 @@ def test_day_buckets_follow_the_clinics_time_zone(patient_a):
     assert chart["series"][0]["max"] == [90.0]
 
 
-def test_chart_series_runs_two_queries_however_many_readings(patient_a, django_assert_num_queries):
-    """Deciding to aggregate and fetching the points: two queries, for few readings or many."""
+def test_chart_series_runs_three_queries_however_many_readings(
+    patient_a, django_assert_num_queries
+):
+    """Deciding to aggregate, the points, the limits: three queries for few readings or many."""
     add_measurement(patient_a, 1, kind="heart_rate", value=Decimal(60))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         chart_series(patient=patient_a, kind="heart_rate", since=None)
 
     bulk_readings(
@@ -196,7 +198,7 @@ def test_chart_series_runs_two_queries_however_many_readings(patient_a, django_a
         kind="heart_rate",
         value=Decimal(70),
     )
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         chart = chart_series(patient=patient_a, kind="heart_rate", since=None)
     assert chart["aggregated"] is True
 
@@ -235,3 +237,20 @@ def test_measurement_page_without_readings_has_no_chart(client_for, alice, patie
     response = client_for(alice).get(url)
 
     assert 'id="measurement-chart-data"' not in response.content.decode()
+
+
+def test_chart_draws_the_patients_own_limits(patient_a, alice):
+    """An upper blood-pressure rule of 150/95 becomes two threshold lines."""
+    from patients.measurements.alerts import rule_create
+    from patients.models import RuleType
+
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=130, diastolic=80)
+    rule_create(
+        clinic=patient_a.clinic, actor=alice, patient=patient_a, kind="blood_pressure",
+        rule_type=RuleType.UPPER, limit=Decimal(150), limit_diastolic=Decimal(95),
+    )  # fmt: skip
+    chart = chart_series(patient=patient_a, kind="blood_pressure", since=None)
+    assert [(t["series"], t["value"]) for t in chart["thresholds"]] == [
+        ("systolic", 150.0),
+        ("diastolic", 95.0),
+    ]

@@ -176,3 +176,13 @@ def test_fhir_export_is_a_valid_r4_bundle_with_codes_units_patient_and_device(
     assert "de Vries" not in response.content.decode()  # no identifying data in the file
     entry = AccessLogEntry.objects.filter(action="export", patient=patient_a).get()
     assert entry.user == alice
+
+
+def test_dashboard_trend_compares_the_last_week_with_the_week_before(client_for, alice, patient_a):
+    """Mean of the last 7 days against the 7 days before, not just the last two readings."""
+    for days_ago, weight in ((12, "80.0"), (10, "80.0"), (5, "82.0"), (2, "81.0"), (1, "79.9")):
+        add_measurement(patient_a, days_ago, kind="weight", value=Decimal(weight))
+    response = client_for(alice).get(reverse("patients:list"))
+    row = dict(response.context["rows"])[patient_a]
+    # The last reading fell (81.0 -> 79.9), but the week's mean (80.97) is above 80.0: up.
+    assert row.trend["weight"] == 1
