@@ -7,6 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 
 .PHONY: run test check bench venv dev-venv env demo messages clean
 
@@ -56,6 +57,12 @@ test: dev-venv
 	@# Tests with a real Celery worker share one Redis queue: never two at once.
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(VENV)/bin/pytest --create-db -m celery $(PYTEST_ARGS)
+
+# The clinic-scale benchmark (bench/README.md): seeds its own database once (BENCH_ARGS=--reseed
+# to start over), prints a table and writes bench/results.json. Not part of CI.
+bench: dev-venv
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py $(BENCH_ARGS)
 
 # Production settings for the deploy check: secrets made up on the spot, never used.
 check: dev-venv

@@ -158,7 +158,11 @@ class Measurement(ClinicOwnedModel):
     flag in one row; every other kind has `value` in the catalogue's unit (patients.kinds)."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
+    # No index of its own: the indexes below lead with the patient; one more only slowed imports
+    # and led the planner to read all of a patient's readings to find one kind's.
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="measurements", db_index=False
+    )
     kind = models.CharField(max_length=32)
     measured_at = models.DateTimeField()
     value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
