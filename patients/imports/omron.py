@@ -175,16 +175,25 @@ def _report_rows(
             yield item
 
 
-def _apac_bp_rows(
+def _apac_timed_rows(
     rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
-) -> Iterator[Item]:
+) -> Iterator[tuple[int, list[str], datetime.datetime] | RowError]:
+    """The non-blank APAC rows with their time, or a RowError for a time that cannot be read."""
     for line, row in rows:
         if all(is_blank(c) for c in row):
             continue
         measured_at = _apac_time(line, row, col, tz)
-        if isinstance(measured_at, RowError):
-            yield measured_at
+        yield measured_at if isinstance(measured_at, RowError) else (line, row, measured_at)
+
+
+def _apac_bp_rows(
+    rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
+) -> Iterator[Item]:
+    for timed in _apac_timed_rows(rows, col, tz):
+        if isinstance(timed, RowError):
+            yield timed
             continue
+        line, row, measured_at = timed
         if item := _bp_reading(line, row, col, measured_at, has_flag="irregular" in col):
             yield item
 
@@ -192,13 +201,11 @@ def _apac_bp_rows(
 def _apac_body_rows(
     rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
 ) -> Iterator[Item]:
-    for line, row in rows:
-        if all(is_blank(c) for c in row):
+    for timed in _apac_timed_rows(rows, col, tz):
+        if isinstance(timed, RowError):
+            yield timed
             continue
-        measured_at = _apac_time(line, row, col, tz)
-        if isinstance(measured_at, RowError):
-            yield measured_at
-            continue
+        line, row, measured_at = timed
         device = clean_device(cell(row, col.get("device")))
         for kind in BODY_KINDS:
             text = cell(row, col.get(kind))
