@@ -1,8 +1,18 @@
 """Celery entry points for imports: ids in, the service does the work (idempotent, acks_late)."""
 
+from collections.abc import Callable
+
 from celery import shared_task
 
-from patients.measurements.services import import_check, import_commit
+from clinics.models import Clinic
+from patients.measurements.alerts import alerts_check_missing_readings
+from patients.measurements.services import import_check, import_commit, imports_purge_abandoned
+
+
+def _each_clinic(service: Callable[..., int]) -> int:
+    """Run a per-clinic service for every clinic in turn, each with its own clinic id (never
+    one cross-clinic query); the total of what it did."""
+    return sum(service(clinic_id=pk) for pk in Clinic.objects.values_list("pk", flat=True))
 
 
 @shared_task(acks_late=True)
@@ -17,23 +27,11 @@ def import_commit_task(clinic_id: int, batch_id: int) -> None:
 
 @shared_task(acks_late=True)
 def alerts_check_missing_readings_task() -> int:
-    """Daily: every clinic in turn, each with its clinic id (never a cross-clinic query)."""
-    from clinics.models import Clinic
-    from patients.measurements.alerts import alerts_check_missing_readings
-
-    return sum(
-        alerts_check_missing_readings(clinic_id=clinic_id)
-        for clinic_id in Clinic.objects.values_list("pk", flat=True)
-    )
+    """Daily: no-reading alerts, clinic by clinic."""
+    return _each_clinic(alerts_check_missing_readings)
 
 
 @shared_task(acks_late=True)
 def imports_purge_abandoned_task() -> int:
     """Hourly: cancel imports nobody confirmed within two days and delete their files."""
-    from clinics.models import Clinic
-    from patients.measurements.services import imports_purge_abandoned
-
-    return sum(
-        imports_purge_abandoned(clinic_id=clinic_id)
-        for clinic_id in Clinic.objects.values_list("pk", flat=True)
-    )
+    return _each_clinic(imports_purge_abandoned)

@@ -2,7 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from clinics.access import authenticated
-from clinics.models import Role
+from clinics.models import Membership, Role
 
 
 @authenticated
@@ -15,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if membership.role == Role.CLINIC_ADMIN:
             return redirect("clinics:staff")
         return redirect("patients:list")
-    if request.user.memberships.filter(is_active=True).exists():
+    if Membership.objects.active().filter(user=request.user).exists():
         return redirect("clinics:switch")
     if request.user.patient_records.exists():
         return redirect("patients:my_records")

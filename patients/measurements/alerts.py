@@ -34,13 +34,17 @@ BASELINE_DAYS = 30
 
 def effective_rules(*, clinic_id: int, patient: Patient) -> list[ThresholdRule]:
     """The active rules for this patient: their own, plus clinic defaults they do not override."""
-    rules = list(
-        ThresholdRule.objects.for_clinic(clinic_id).filter(
-            Q(patient__isnull=True) | Q(patient=patient), is_active=True
-        )
+    rules = ThresholdRule.objects.for_clinic(clinic_id).filter(
+        Q(patient__isnull=True) | Q(patient=patient), is_active=True
     )
-    own = {(r.kind, r.rule_type) for r in rules if r.patient_id is not None}
-    return [r for r in rules if r.patient_id is not None or (r.kind, r.rule_type) not in own]
+    return _effective_for(rules, patient.pk)
+
+
+def _effective_for(rules: Iterable[ThresholdRule], patient_id: int) -> list[ThresholdRule]:
+    """Of a clinic's rules: this patient's own, and the defaults they do not override."""
+    mine = [r for r in rules if r.patient_id in (None, patient_id)]
+    own = {(r.kind, r.rule_type) for r in mine if r.patient_id is not None}
+    return [r for r in mine if r.patient_id is not None or (r.kind, r.rule_type) not in own]
 
 
 def open_alerts(*, clinic_id: int, patient: Patient) -> QuerySet[Alert]:
@@ -150,10 +154,13 @@ def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | No
     """Raise 'no reading for N days' alerts for the clinic's patients (the daily beat task)."""
     now = now or timezone.now()
     raised = 0
-    rules = ThresholdRule.objects.for_clinic(clinic_id).filter(
-        is_active=True, rule_type=RuleType.NO_READING, days__isnull=False
+    # The clinic's no-reading rules, read once; each patient's effective ones derived from them.
+    rules = list(
+        ThresholdRule.objects.for_clinic(clinic_id).filter(
+            is_active=True, rule_type=RuleType.NO_READING, days__isnull=False
+        )
     )
-    if not rules.exists():
+    if not rules:
         return 0
     patients = Patient.objects.for_clinic(clinic_id).filter(user__isnull=False)
     last_by_kind = {
@@ -163,9 +170,7 @@ def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | No
         .annotate(last=Max("measured_at"))
     }
     for patient in patients:
-        for rule in effective_rules(clinic_id=clinic_id, patient=patient):
-            if rule.rule_type != RuleType.NO_READING:
-                continue
+        for rule in _effective_for(rules, patient.pk):
             last = last_by_kind.get((patient.pk, rule.kind))
             if last is not None and now - last <= datetime.timedelta(days=rule.days):
                 continue
