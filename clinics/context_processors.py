@@ -1,7 +1,8 @@
 from django.http import HttpRequest
 
 from clinics.mfa import is_verified, mfa_required_for
-from clinics.models import Membership, Role
+from clinics.models import Role
+from clinics.tenancy import active_memberships
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -18,8 +19,6 @@ def navigation(request: HttpRequest) -> dict:
         "nav_role": membership.role if membership else None,
         "nav_roles": Role,
         "nav_clinic": membership.clinic if membership else None,
-        "nav_memberships": list(
-            Membership.objects.active().filter(user=user).select_related("clinic")
-        ),
+        "nav_memberships": active_memberships(request),
         "nav_is_patient": user.patient_records.exists(),
     }

@@ -52,19 +52,27 @@ def get_for_clinic_or_404(model: type[M], clinic: Clinic, **lookup: object) -> M
 
 def active_membership(request: HttpRequest) -> Membership | None:
     """The user's membership in the clinic chosen in this session (or the only one they have)."""
+    memberships = active_memberships(request)
+    chosen = request.session.get(ACTIVE_CLINIC_SESSION_KEY)
+    for membership in memberships:
+        if membership.clinic_id == chosen:
+            return membership
+    return memberships[0] if len(memberships) == 1 else None
+
+
+def active_memberships(request: HttpRequest) -> list[Membership]:
+    """All of the user's active memberships, fetched once per request: the active clinic and
+    the navigation's clinic switcher both need them."""
     from clinics.models import Membership
 
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    memberships = Membership.objects.active().filter(user=user).select_related("clinic")
-    chosen = request.session.get(ACTIVE_CLINIC_SESSION_KEY)
-    if chosen is not None:
-        membership = memberships.filter(clinic_id=chosen).first()
-        if membership is not None:
-            return membership
-    candidates = list(memberships[:2])
-    return candidates[0] if len(candidates) == 1 else None
+    if not hasattr(request, "_active_memberships"):
+        user = request.user
+        request._active_memberships = (
+            list(Membership.objects.active().filter(user=user).select_related("clinic"))
+            if user.is_authenticated
+            else []
+        )
+    return request._active_memberships
 
 
 def clinic_set_active(request: HttpRequest, membership: Membership) -> None:

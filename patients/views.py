@@ -15,7 +15,8 @@ from clinics.selectors import access_log_for_patient_user
 from clinics.tenancy import get_for_clinic_or_404
 from clinics.views.mfa import qr_data_uri
 from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
-from patients.measurements.selectors import dashboard_summaries
+from patients.kinds import KINDS
+from patients.measurements.selectors import DASHBOARD_KINDS, dashboard_summaries
 from patients.models import Patient, PatientInvitation
 from patients.selectors import dashboard_patients, patient_list, patient_records_of_user
 from patients.services import patient_create, patient_invite, patient_update
@@ -72,6 +73,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
             "search": search,
             "rows": [(p, summaries.get(p.pk)) for p in page],
             "shows_measurements": shows_measurements,
+            "dashboard_kinds": [KINDS[code] for code in DASHBOARD_KINDS],
             "query": query.urlencode(),
         },
     )

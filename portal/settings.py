@@ -176,9 +176,17 @@ MFA_BACKUP_CODE_COUNT = 10
 MFA_MAX_CODE_FAILURES = env.int("MFA_MAX_CODE_FAILURES", default=5)
 
 # --- sessions -----------------------------------------------------------------------------------
+# Written to the database and the cache, read from the cache: no session query on most requests.
+# Sessions end by logout (flush), key cycling or the idle/absolute timeouts, never by deleting rows
+# behind the cache's back; a deactivated user is refused by the authentication backend. Every web
+# process must share the cache (CACHE_URL=redis://... once there is more than one host).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=10 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # turns SESSION_COOKIE_AGE into an idle timeout
+# SESSION_COOKIE_AGE is an idle timeout: clinics.sessions re-saves a signed-in session (and so
+# pushes its expiry on) at most once per SESSION_REFRESH_INTERVAL seconds, not on every request,
+# so a session ends between AGE - INTERVAL and AGE seconds after its last request, never later.
+SESSION_REFRESH_INTERVAL = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -6,11 +6,16 @@ so the timestamps and hashes stored at login are the ones production stores.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -123,11 +128,35 @@ def test_an_idle_session_expires_after_session_cookie_age(alice, patient_a):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         client = sign_in(alice)
         traveller.shift(idle - 60)
-        assert reaches_patient_list(client)  # refreshes the expiry (SESSION_SAVE_EVERY_REQUEST)
+        assert reaches_patient_list(client)  # pushes the expiry on (clinics.sessions)
         traveller.shift(idle - 60)
         assert reaches_patient_list(client)
         traveller.shift(idle + 1)
         assert not reaches_patient_list(client)
+
+
+def test_activity_pushes_the_expiry_on_at_most_once_per_refresh_interval(alice, patient_a):
+    """Requests in quick succession do not each write the session; the stored expiry always
+    lies at most SESSION_COOKIE_AGE after the last request (never later)."""
+    idle, interval = settings.SESSION_COOKIE_AGE, settings.SESSION_REFRESH_INTERVAL
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = sign_in(alice)
+        traveller.shift(interval)
+        assert reaches_patient_list(client)
+        refreshed = Session.objects.get(session_key=client.session.session_key).expire_date
+        assert refreshed == timezone.now() + datetime.timedelta(seconds=idle)
+        traveller.shift(interval - 1)
+        with CaptureQueriesContext(connection) as ctx:
+            assert reaches_patient_list(client)
+        assert not [
+            q for q in ctx.captured_queries if "UPDATE" in q["sql"] and "session" in q["sql"]
+        ]
+        expiry = Session.objects.get(session_key=client.session.session_key).expire_date
+        assert expiry == refreshed < timezone.now() + datetime.timedelta(seconds=idle)
+        traveller.shift(1)
+        assert reaches_patient_list(client)
+        expiry = Session.objects.get(session_key=client.session.session_key).expire_date
+        assert expiry == timezone.now() + datetime.timedelta(seconds=idle)
 
 
 def test_a_busy_session_still_ends_at_the_absolute_timeout(alice, patient_a):

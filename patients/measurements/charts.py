@@ -4,34 +4,24 @@ However many readings a period holds, a page ships at most about a thousand poin
 `MAX_RAW_POINTS` readings go out as they are; above that the database averages them into buckets
 of a day (or a week when the readings span more than `MAX_DAY_BUCKETS_SPAN`), with the lowest
 and highest value per bucket. Buckets follow the active time zone (the clinic's), so a reading
-at 00:30 local time belongs to that local day, not to the UTC day before. Two queries: the count and
-span of the readings decide between readings, days and weeks; the second returns the points.
+at 00:30 local time belongs to that local day, not to the UTC day before. One statement decides
+between readings, days and weeks from the count and span of the readings, returns the points and,
+as a total row, the period's statistics; a second one reads the patient's limits.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass
 
-from django.db.models import (
-    Avg,
-    Count,
-    F,
-    Max,
-    Min,
-    QuerySet,
-    Value,
-)
-from django.db.models.functions import TruncDay, TruncWeek
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.kinds import BLOOD_PRESSURE, KINDS, Kind
 from patients.measurements.alerts import effective_rules
-from patients.measurements.selectors import readings
-from patients.models import Measurement, Patient, RuleType
+from patients.measurements.selectors import PeriodStats
+from patients.models import Patient, RuleType
 
 MAX_RAW_POINTS = 400
 # Day buckets while the readings span at most two years (at most ~732 points); week buckets
@@ -49,48 +39,94 @@ def _series_fields(kind: str) -> tuple[str, ...]:
     return ("systolic", "diastolic", "pulse") if kind == BLOOD_PRESSURE else ("value",)
 
 
-def _bucket_size(qs: QuerySet[Measurement]) -> str:
-    """RAW, DAY or WEEK, from the number of readings and the time they span (one query)."""
-    stats = qs.order_by().aggregate(
-        n=Count("id"), first=Min("measured_at"), last=Max("measured_at")
-    )
-    if stats["n"] <= MAX_RAW_POINTS:
-        return RAW
-    return DAY if stats["last"] - stats["first"] <= MAX_DAY_BUCKETS_SPAN else WEEK
+def _points_sql(fields: tuple[str, ...], *, has_since: bool) -> str:
+    """The period's points and, as the last row (x NULL), its totals: one statement.
 
-
-def _points(qs: QuerySet[Measurement], fields: Iterable[str], size: str) -> QuerySet:
-    """One row per reading (RAW) or per local day/week with count, mean, lowest and highest.
-
-    The truncation is a selected column, so Django returns it as an aware datetime in the active
-    time zone on every database (a reading at 00:30 local time counts for that local day).
+    The bucket size is decided in SQL from the count and span of the readings; the bucket start
+    is truncated in the clinic's time zone and returned as epoch seconds, the values as floats,
+    so no row needs converting in Python. Field names come from `_series_fields`, never from
+    input: the f-string is not injectable.
     """
-    if size == RAW:
-        means = {f"{name}_mean": F(name) for name in fields}
-        return (
-            qs.order_by("measured_at")
-            .annotate(bucket=F("measured_at"), n=Value(1), **means)
-            .values("bucket", "n", *means)
-        )
-    trunc = TruncDay if size == DAY else TruncWeek
-    aggregates: dict[str, Any] = {"n": Count("id")}
-    for name in fields:
-        aggregates |= {
-            f"{name}_mean": Avg(name),
-            f"{name}_min": Min(name),
-            f"{name}_max": Max(name),
-        }
-    return (
-        qs.order_by()
-        .annotate(bucket=trunc("measured_at", tzinfo=timezone.get_current_timezone()))
-        .values("bucket")
-        .annotate(**aggregates)
-        .order_by("bucket")
+    columns = ", ".join(f"m.{f}" for f in fields)
+    aggregates = ", ".join(f"avg({f})::float8, min({f})::float8, max({f})::float8" for f in fields)
+    since = "AND m.measured_at >= %(since)s" if has_since else ""
+    return f"""
+WITH period AS (
+    SELECT m.measured_at, {columns}
+    FROM patients_measurement m
+    WHERE m.clinic_id = %(clinic)s AND m.patient_id = %(patient)s AND m.kind = %(kind)s {since}
+), size AS (
+    SELECT CASE WHEN count(*) <= %(max_raw)s THEN ''
+                WHEN max(measured_at) - min(measured_at) <= %(max_day_span)s THEN 'day'
+                ELSE 'week' END AS bucket
+    FROM period
+)
+SELECT floor(extract(epoch FROM CASE size.bucket WHEN '' THEN p.measured_at ELSE
+           date_trunc(size.bucket, p.measured_at AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s END)
+       )::bigint AS x,
+       max(size.bucket), count(*), {aggregates}
+FROM period p CROSS JOIN size
+GROUP BY ROLLUP (1)
+ORDER BY 1 NULLS LAST
+"""  # noqa: S608 (identifiers from this module only)
+
+
+@dataclass(frozen=True)
+class _Period:
+    """The period's points as columns (`x`, `n`, and per series field its mean, min and max per
+    point), its bucket size, and its totals over all readings (count and per field mean, min,
+    max), the last row of the points statement."""
+
+    size: str
+    x: list[int]
+    columns: dict[str, tuple[list, list, list]]
+    count: int
+    totals: dict[str, tuple[float | None, float | None, float | None]]
+
+
+def _period(patient: Patient, kind: str, since: datetime.datetime | None) -> _Period:
+    fields = _series_fields(kind)
+    params = {
+        "clinic": patient.clinic_id,
+        "patient": patient.pk,
+        "kind": kind,
+        "since": since,
+        "max_raw": MAX_RAW_POINTS,
+        "max_day_span": MAX_DAY_BUCKETS_SPAN,
+        "tz": timezone.get_current_timezone_name(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_points_sql(fields, has_since=since is not None), params)
+        rows = cursor.fetchall()
+    *points, total = rows
+    # Columns, not an object per point: a two-year chart has 730 points of up to 9 values.
+    columns = list(zip(*points, strict=True)) or [[] for _ in total]
+    return _Period(
+        size=points[0][1] if points else RAW,
+        x=list(columns[0]),
+        columns={f: tuple(columns[3 + 3 * i : 6 + 3 * i]) for i, f in enumerate(fields)},
+        count=total[2],
+        totals={f: tuple(total[3 + 3 * i : 6 + 3 * i]) for i, f in enumerate(fields)},
     )
 
 
-def _number(value: float | Decimal | None, decimals: int) -> float | None:
-    return None if value is None else round(float(value), decimals)
+def _stats(kind: str, period: _Period) -> PeriodStats:
+    if kind == BLOOD_PRESSURE:
+        systolic_mean, _min, systolic_max = period.totals["systolic"]
+        diastolic_mean, _min, diastolic_max = period.totals["diastolic"]
+        return PeriodStats(
+            period.count,
+            systolic_mean=systolic_mean,
+            diastolic_mean=diastolic_mean,
+            systolic_max=None if systolic_max is None else int(systolic_max),
+            diastolic_max=None if diastolic_max is None else int(diastolic_max),
+        )
+    mean, minimum, maximum = period.totals["value"]
+    return PeriodStats(period.count, mean=mean, minimum=minimum, maximum=maximum)
+
+
+def _rounded(values: list[float | None], decimals: int) -> list[float | None]:
+    return [None if v is None else round(v, decimals) for v in values]
 
 
 def _labels(kind: Kind) -> dict[str, str]:
@@ -143,48 +179,50 @@ def _thresholds(patient: Patient, kind: Kind) -> list[dict[str, object]]:
 def chart_series(
     *, patient: Patient, kind: str, since: datetime.datetime | None
 ) -> dict[str, object]:
-    """The patient's readings of `kind` since `since` (None: all), ready for `json_script`.
+    """The patient's readings of `kind` since `since` (None: all), ready for `json_script`."""
+    return chart_and_stats(patient=patient, kind=kind, since=since)[0]
+
+
+def chart_and_stats(
+    *, patient: Patient, kind: str, since: datetime.datetime | None
+) -> tuple[dict[str, object], PeriodStats]:
+    """The chart of `kind` since `since` (None: all) and the period's statistics (two queries:
+    the points with their totals, the patient's limits).
 
     `x` holds epoch seconds (a bucket's start when aggregated); each series has `mean` (the
     reading itself when not aggregated) and, when aggregated, `min` and `max` per bucket.
     """
     info = KINDS[kind]
-    fields = _series_fields(kind)
-    qs = readings(patient=patient, kind=kind, since=since)
-    size = _bucket_size(qs)
-    rows = list(_points(qs, fields, size))
-    aggregated = size != RAW
+    period = _period(patient, kind, since)
+    aggregated = period.size != RAW
     mean_decimals = info.decimals + (1 if aggregated else 0)
     labels, units = _labels(info), _units(info)
     series = []
-    for name in fields:
-        means = [_number(row[f"{name}_mean"], mean_decimals) for row in rows]
+    for name, (means, minima, maxima) in period.columns.items():
         if name == "pulse" and all(v is None for v in means):
             continue  # a blood-pressure monitor without pulse: no empty series
         entry: dict[str, object] = {
             "key": name,
             "label": labels[name],
             "unit": units[name],
-            "mean": means,
+            "mean": _rounded(means, mean_decimals),
         }
-        if aggregated:
-            entry |= {
-                "min": [_number(row[f"{name}_min"], info.decimals) for row in rows],
-                "max": [_number(row[f"{name}_max"], info.decimals) for row in rows],
-            }
+        if aggregated:  # stored values, already at the kind's decimals
+            entry |= {"min": list(minima), "max": list(maxima)}
         series.append(entry)
-    return {
+    chart = {
         "kind": info.code,
         "label": str(info.label),
         "unit": info.unit_display,
         "decimals": info.decimals,
         "time_zone": timezone.get_current_timezone_name(),
-        "count": sum(row["n"] for row in rows),
+        "count": period.count,
         "aggregated": aggregated,
-        "bucket": size or None,
-        "x": [int(row["bucket"].timestamp()) for row in rows],
+        "bucket": period.size or None,
+        "x": period.x,
         "series": series,
         "references": _references(info),
         "thresholds": _thresholds(patient, info),
         "time_label": _("Time"),
     }
+    return chart, _stats(kind, period)

@@ -35,8 +35,9 @@ How the portal turns that protocol into a number, and why:
 - The mean is rounded half up to whole mmHg and the flag is set on the rounded value: the page
   never says "135/84 mmHg, not raised" for a mean of 134.6 that it shows as 135.
 
-Two queries: the latest morning or evening reading decides the window; the second returns that
-window's readings, at most a few dozen rows, which are grouped by local day here.
+One query: the morning and evening readings of the 8 × 24 hours before the latest one (which
+hold its 7 local days whatever daylight saving time does), at most a few dozen rows; the window
+is cut from them and grouped by local day here.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
@@ -57,6 +58,8 @@ WINDOW_DAYS = 7
 MIN_READINGS = 12
 MORNING_HOURS = (4, 12)  # [04:00, 12:00) local time
 EVENING_HOURS = (17, 24)  # [17:00, 24:00) local time
+# Enough to hold WINDOW_DAYS local days before the latest reading, a DST change included.
+WINDOW_SPAN = datetime.timedelta(days=WINDOW_DAYS + 1)
 
 NO_READINGS = "no_readings"
 TOO_FEW_READINGS = "too_few_readings"
@@ -96,33 +99,31 @@ def _session_readings(patient: Patient, tz: datetime.tzinfo) -> QuerySet[Measure
     )
 
 
-def _local_midnight(day: datetime.date, tz: datetime.tzinfo) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
-
-
 def _mean(values: list[int]) -> int:
     return int((Decimal(sum(values)) / len(values)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def esh_home_average(*, patient: Patient, now: datetime.datetime | None = None) -> HomeAverage:
-    """The ESH home blood-pressure average of the patient's latest measuring week (2 queries)."""
+    """The ESH home blood-pressure average of the patient's latest measuring week (1 query)."""
     now = now or timezone.now()
     tz = timezone.get_default_timezone()
     sessions = _session_readings(patient, tz).filter(measured_at__lte=now)
-    latest = sessions.order_by("-measured_at").values_list("measured_at", flat=True).first()
-    if latest is None:
-        return HomeAverage(None, None, 0, 0, None, None, None, False, False, NO_READINGS)
-    window_end = timezone.localtime(latest, tz).date()
-    window_start = window_end - datetime.timedelta(days=WINDOW_DAYS - 1)
-    rows = sessions.filter(
-        measured_at__gte=_local_midnight(window_start, tz),
-        measured_at__lt=_local_midnight(window_end + datetime.timedelta(days=1), tz),
+    latest = sessions.order_by("-measured_at").values("measured_at")[:1]
+    recent = sessions.filter(
+        measured_at__gte=ExpressionWrapper(
+            Subquery(latest) - Value(WINDOW_SPAN), output_field=DateTimeField()
+        )
     ).values_list("measured_at", "systolic", "diastolic")
+    rows = list(recent)
+    if not rows:
+        return HomeAverage(None, None, 0, 0, None, None, None, False, False, NO_READINGS)
+    window_end = timezone.localtime(max(m for m, _s, _d in rows), tz).date()
+    window_start = window_end - datetime.timedelta(days=WINDOW_DAYS - 1)
     by_day: dict[datetime.date, list[tuple[int, int]]] = {}
     for measured_at, systolic, diastolic in rows:
-        by_day.setdefault(timezone.localtime(measured_at, tz).date(), []).append(
-            (systolic, diastolic)
-        )
+        day = timezone.localtime(measured_at, tz).date()
+        if day >= window_start:
+            by_day.setdefault(day, []).append((systolic, diastolic))
     discarded_day = min(by_day)
     kept = [pair for day, pairs in by_day.items() if day != discarded_day for pair in pairs]
     days = len(by_day) - 1

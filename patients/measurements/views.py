@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,7 +15,7 @@ from clinics.access_log import access_log_record
 from clinics.models import AccessAction, AccessPart, Role
 from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.measurements.alerts import open_alerts
-from patients.measurements.charts import chart_series
+from patients.measurements.charts import chart_and_stats
 from patients.measurements.fhir_export import measurements_bundle
 from patients.measurements.forms import MeasurementForm, PeriodForm
 from patients.measurements.home_bp import esh_home_average
@@ -25,12 +24,11 @@ from patients.measurements.selectors import (
     DEFAULT_PERIOD,
     latest_per_kind,
     period_start,
-    period_stats,
     readings,
 )
 from patients.measurements.services import measurement_record
 from patients.models import Alert, Measurement
-from portal.http import posted_data
+from portal.http import CountedPaginator, posted_data
 
 # --- the measurement page --------------------------------------------------------------------
 
@@ -41,31 +39,28 @@ def _page(request: HttpRequest, scope: Scope) -> HttpResponse:
     kind = filters.kind_or(BLOOD_PRESSURE if BLOOD_PRESSURE in latest else next(iter(latest), ""))
     period = filters.period_or(DEFAULT_PERIOD)
     since = period_start(period)
-    rows = readings(patient=scope.patient, kind=kind, since=since) if kind else None
-    return render(
-        request,
-        "patients/measurement_list.html",
-        {
-            "scope": scope,
-            "patient": scope.patient,
-            "latest": [(KINDS[k], m) for k, m in latest.items() if k in KINDS],
-            "kind": KINDS.get(kind),
-            "period": period,
-            "periods": filters.fields["period"].choices,
-            "stats": period_stats(rows) if rows is not None else None,
+    context = {
+        "scope": scope,
+        "patient": scope.patient,
+        "latest": [(KINDS[k], m) for k, m in latest.items() if k in KINDS],
+        "kind": KINDS.get(kind),
+        "period": period,
+        "periods": filters.fields["period"].choices,
+        "alerts": _shown_alerts(request, scope),
+    }
+    if kind in KINDS:
+        chart, stats = chart_and_stats(patient=scope.patient, kind=kind, since=since)
+        rows = readings(patient=scope.patient, kind=kind, since=since)
+        context |= {
+            "chart": chart,
+            "stats": stats,
+            # The period's count is known from the statistics: no COUNT query for the pages.
+            "page": CountedPaginator(rows, 50, count=stats.count).get_page(request.GET.get("page")),
             "home_average": esh_home_average(patient=scope.patient)
             if kind == BLOOD_PRESSURE
             else None,
-            # `is not None`: a queryset's truth value would load every reading of the period.
-            "page": Paginator(rows, 50).get_page(request.GET.get("page"))
-            if rows is not None
-            else None,
-            "chart": chart_series(patient=scope.patient, kind=kind, since=since)
-            if kind in KINDS
-            else None,
-            "alerts": _shown_alerts(request, scope),
-        },
-    )
+        }
+    return render(request, "patients/measurement_list.html", context)
 
 
 def _shown_alerts(request: HttpRequest, scope: Scope) -> list[Alert]:

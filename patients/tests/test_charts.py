@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patients.imports.base import Reading
-from patients.measurements.charts import MAX_RAW_POINTS, chart_series
+from patients.measurements.charts import MAX_RAW_POINTS, chart_and_stats, chart_series
 from patients.measurements.selectors import period_start
 from patients.measurements.services import measurement_from
 from patients.models import Measurement, MeasurementSource
@@ -184,12 +184,13 @@ def test_day_buckets_follow_the_clinics_time_zone(patient_a):
     assert chart["series"][0]["max"] == [90.0]
 
 
-def test_chart_series_runs_three_queries_however_many_readings(
+def test_chart_series_runs_two_queries_however_many_readings(
     patient_a, django_assert_num_queries
 ):
-    """Deciding to aggregate, the points, the limits: three queries for few readings or many."""
+    """The points (aggregated or not) with their totals, the limits: two queries for few
+    readings or many."""
     add_measurement(patient_a, 1, kind="heart_rate", value=Decimal(60))
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         chart_series(patient=patient_a, kind="heart_rate", since=None)
 
     bulk_readings(
@@ -198,9 +199,44 @@ def test_chart_series_runs_three_queries_however_many_readings(
         kind="heart_rate",
         value=Decimal(70),
     )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         chart = chart_series(patient=patient_a, kind="heart_rate", since=None)
     assert chart["aggregated"] is True
+
+
+def test_period_statistics_are_over_the_readings_not_the_daily_means(patient_a):
+    """Aggregated per day, the period's mean still weighs every reading once: a day with three
+    readings counts three times, a day with one reading once."""
+    start = timezone.now() - datetime.timedelta(days=300)
+    days = [start + datetime.timedelta(days=d) for d in range(MAX_RAW_POINTS)]
+    bulk_readings(patient_a, days, kind="weight", value=Decimal("80.0"))
+    extra = [days[-1] + datetime.timedelta(minutes=m) for m in (1, 2)]
+    bulk_readings(patient_a, extra, kind="weight", value=Decimal("90.0"))
+    chart, stats = chart_and_stats(patient=patient_a, kind="weight", since=None)
+    assert chart["aggregated"] is True and chart["count"] == stats.count == MAX_RAW_POINTS + 2
+    assert stats.mean == pytest.approx((80.0 * MAX_RAW_POINTS + 180.0) / (MAX_RAW_POINTS + 2))
+    assert (stats.minimum, stats.maximum) == (80.0, 90.0)
+    assert chart["series"][0]["max"][-1] == 90.0 and chart["series"][0]["min"][-1] == 80.0
+
+
+def test_blood_pressure_statistics_of_a_period(patient_a):
+    """Mean and highest systolic/diastolic of the period's readings only."""
+    add_measurement(patient_a, 40, kind="blood_pressure", systolic=190, diastolic=120)
+    add_measurement(patient_a, 2, kind="blood_pressure", systolic=140, diastolic=90)
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=121, diastolic=80)
+    _chart, stats = chart_and_stats(
+        patient=patient_a, kind="blood_pressure", since=period_start("30d")
+    )
+    assert stats.count == 2
+    assert (stats.systolic_mean, stats.diastolic_mean) == (130.5, 85.0)
+    assert (stats.systolic_max, stats.diastolic_max) == (140, 90)
+
+
+def test_a_period_without_readings_has_an_empty_chart_and_zero_count(patient_a):
+    """No readings of the kind: no points, count 0, no means."""
+    chart, stats = chart_and_stats(patient=patient_a, kind="spo2", since=None)
+    assert chart["x"] == [] and chart["count"] == 0 and chart["series"][0]["mean"] == []
+    assert stats.count == 0 and stats.mean is None
 
 
 def test_measurement_page_embeds_the_chart_data_and_module(client_for, alice, patient_a):

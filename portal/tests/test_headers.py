@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.conf import settings
 from django.http import HttpResponseBase
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 ONE_YEAR = 365 * 24 * 60 * 60
 OUR_APPS = ("clinics", "patients", "messaging")
@@ -141,7 +144,10 @@ def test_every_response_to_a_signed_in_user_is_not_stored(signed_in_kind):
 
 def test_session_and_csrf_cookies_are_secure_httponly_and_samesite(client_for, alice):
     """The cookies a signed-in page sets never travel in clear, to scripts or cross-site posts."""
-    response = _get(client_for(alice), reverse("patients:list"))
+    client = client_for(alice)
+    # A page sets the session cookie when it saves the session: once per refresh interval.
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.SESSION_REFRESH_INTERVAL)):
+        response = _get(client, reverse("patients:list"))
     for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
         cookie = response.cookies[name]
         assert cookie["secure"] is True, name
