@@ -38,6 +38,7 @@ env: .env
 
 demo: venv .env
 	mkdir -p var/broker var/broker-control var/mail
+	$(PY) -m portal.database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --credentials-out demo-credentials.json
 

@@ -97,12 +97,11 @@ TEMPLATES = [
 ]
 
 # --- data ---------------------------------------------------------------------------------------
-# Embedded default: SQLite under var/ for the demo. DATABASE_URL switches to PostgreSQL.
+# PostgreSQL only: the measurement pages and imports use its SQL (LATERAL joins, COPY). The demo
+# (DEBUG) defaults to a local database of its own, which `make run` creates.
+DEMO_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_demo"
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL",
-        default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}" if DEBUG else environ.Env.NOTSET,
-    )
+    "default": env.db("DATABASE_URL", default=DEMO_DATABASE_URL if DEBUG else environ.Env.NOTSET)
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -47,25 +47,28 @@ def _points_sql(fields: tuple[str, ...], *, has_since: bool) -> str:
     so no row needs converting in Python. Field names come from `_series_fields`, never from
     input: the f-string is not injectable.
     """
-    columns = ", ".join(f"m.{f}" for f in fields)
-    aggregates = ", ".join(f"avg({f})::float8, min({f})::float8, max({f})::float8" for f in fields)
-    since = "AND m.measured_at >= %(since)s" if has_since else ""
+    # Blood pressure's lowest and highest stay whole numbers (shorter JSON); `value` is numeric.
+    extreme = {"value": "::float8"}
+    aggregates = ", ".join(
+        f"avg({f})::float8, min({f}){extreme.get(f, '')}, max({f}){extreme.get(f, '')}"
+        for f in fields
+    )
+    readings = "m.clinic_id = %(clinic)s AND m.patient_id = %(patient)s AND m.kind = %(kind)s"
+    if has_since:
+        readings += " AND m.measured_at >= %(since)s"
     return f"""
-WITH period AS (
-    SELECT m.measured_at, {columns}
-    FROM patients_measurement m
-    WHERE m.clinic_id = %(clinic)s AND m.patient_id = %(patient)s AND m.kind = %(kind)s {since}
-), size AS (
+WITH size AS MATERIALIZED (
     SELECT CASE WHEN count(*) <= %(max_raw)s THEN ''
-                WHEN max(measured_at) - min(measured_at) <= %(max_day_span)s THEN 'day'
+                WHEN max(m.measured_at) - min(m.measured_at) <= %(max_day_span)s THEN 'day'
                 ELSE 'week' END AS bucket
-    FROM period
+    FROM patients_measurement m
+    WHERE {readings}
 )
-SELECT floor(extract(epoch FROM CASE size.bucket WHEN '' THEN p.measured_at ELSE
-           date_trunc(size.bucket, p.measured_at AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s END)
-       )::bigint AS x,
-       max(size.bucket), count(*), {aggregates}
-FROM period p CROSS JOIN size
+SELECT floor(extract(epoch FROM CASE (SELECT bucket FROM size) WHEN '' THEN m.measured_at
+           ELSE date_trunc((SELECT bucket FROM size), m.measured_at, %(tz)s) END))::bigint AS x,
+       (SELECT bucket FROM size), count(*), {aggregates}
+FROM patients_measurement m
+WHERE {readings}
 GROUP BY ROLLUP (1)
 ORDER BY 1 NULLS LAST
 """  # noqa: S608 (identifiers from this module only)

@@ -43,13 +43,19 @@ def latest_per_kind(*, patient: Patient) -> dict[str, Measurement]:
     return {m.kind: m for m in Measurement.objects.raw(_LATEST_PER_KIND_SQL, params)}
 
 
-def readings(
-    *, patient: Patient, kind: str, since: datetime.datetime | None
-) -> QuerySet[Measurement]:
+def readings(*, patient: Patient, kind: str, since: datetime.datetime | None) -> QuerySet:
+    """The readings table: newest first, as named rows of what it shows (no model instances:
+    the table pages through years of readings 50 at a time)."""
     qs = Measurement.objects.for_clinic(patient.clinic_id).filter(patient=patient, kind=kind)
     if since is not None:
         qs = qs.filter(measured_at__gte=since)
-    return qs.order_by("-measured_at")
+    return qs.order_by("-measured_at").values_list(*READING_COLUMNS, named=True)
+
+
+READING_COLUMNS = (
+    "measured_at", "value", "systolic", "diastolic", "pulse", "irregular_heartbeat", "source",
+    "device",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

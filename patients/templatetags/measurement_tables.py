@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from html import escape
+from typing import Any
 
 from django import template
 from django.template.defaultfilters import floatformat
@@ -23,7 +24,9 @@ from django.utils.translation import get_language, gettext, ngettext
 
 from patients.kinds import BLOOD_PRESSURE, KINDS, Kind
 from patients.measurements.selectors import DashboardCell, PatientSummary
-from patients.models import Measurement, MeasurementSource, Patient
+from patients.models import MeasurementSource, Patient
+
+Reading = Any  # a named row of patients.measurements.selectors.readings
 
 register = template.Library()
 
@@ -124,7 +127,7 @@ def patient_row(patient: Patient, summary: PatientSummary | None) -> SafeString:
 # --- a patient's readings table ----------------------------------------------------------------
 
 
-def _reading_value(m: Measurement, kind: Kind, w: dict[str, str]) -> str:
+def _reading_value(m: Reading, kind: Kind, w: dict[str, str]) -> str:
     if kind.code != BLOOD_PRESSURE:
         return escape(f"{floatformat(m.value, kind.decimals)} {kind.unit_display}".strip())
     parts = [f"{m.systolic}/{m.diastolic} mmHg"]
@@ -136,8 +139,9 @@ def _reading_value(m: Measurement, kind: Kind, w: dict[str, str]) -> str:
 
 
 @register.simple_tag
-def reading_row(m: Measurement, kind: Kind) -> SafeString:
-    """One `<tr>` of the readings table: when, value, source (and device)."""
+def reading_row(m: Reading, kind: Kind) -> SafeString:
+    """One `<tr>` of the readings table (a row of `selectors.readings`): when, value, source
+    (and device)."""
     w = _words(get_language())
     when = date_format(timezone.localtime(m.measured_at), "SHORT_DATETIME_FORMAT")
     source = w[f"source:{m.source}"] + (f" · {escape(m.device)}" if m.device else "")
