@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import AccessLogEntry, AccessPart
+from patients.measurements.selectors import dashboard_summaries
 from patients.models import Measurement, MeasurementSource
 from patients.tests.factories import PatientFactory, add_measurement
 
@@ -186,3 +187,27 @@ def test_dashboard_trend_compares_the_last_week_with_the_week_before(client_for,
     row = dict(response.context["rows"])[patient_a]
     # The last reading fell (81.0 -> 79.9), but the week's mean (80.97) is above 80.0: up.
     assert row.latest["weight"].trend == 1
+
+
+def test_table_rows_built_in_python_escape_names_and_device_names(client_for, alice, clinic_a):
+    """The dashboard's and the readings table's rows are not template markup: what a patient
+    or a device export put in a name still reaches the page as text, never as HTML."""
+    patient = PatientFactory(clinic=clinic_a, given_name="<b>Bold</b>", family_name='"Quote')
+    add_measurement(patient, 1, kind="weight", value=Decimal("70"), device="<img src=x>")
+    client = client_for(alice)
+    listing = client.get(reverse("patients:list")).content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt; &quot;Quote" in listing and "<b>Bold" not in listing
+    url = reverse("patients:measurements", args=[patient.pk]) + "?kind=weight"
+    readings = client.get(url).content.decode()
+    assert "&lt;img src=x&gt;" in readings and "<img src=x>" not in readings
+
+
+def test_dashboard_summaries_hold_to_the_clinic_they_are_asked_for(db, patient_a, clinic_b):
+    """Asked for another clinic, a patient's readings are not summarised (defence in depth
+    beside the page's own scoping)."""
+    add_measurement(patient_a, 1, kind="weight", value=Decimal("70"))
+    patient_a.last_reading_at = None
+    summary = dashboard_summaries(clinic_id=clinic_b.pk, patients=[patient_a])[patient_a.pk]
+    assert summary.latest == {}
+    own = dashboard_summaries(clinic_id=patient_a.clinic_id, patients=[patient_a])[patient_a.pk]
+    assert own.latest["weight"].value == Decimal("70")
