@@ -15,10 +15,13 @@ def navigation(request: HttpRequest) -> dict:
     if not is_verified(user) and mfa_required_for(user):
         return {"nav_role": None, "nav_roles": Role, "nav_memberships": []}
     membership = getattr(request, "membership", None)
+    memberships = active_memberships(request)
     return {
         "nav_role": membership.role if membership else None,
         "nav_roles": Role,
         "nav_clinic": membership.clinic if membership else None,
-        "nav_memberships": active_memberships(request),
-        "nav_is_patient": user.patient_records.exists(),
+        "nav_memberships": memberships,
+        "nav_is_patient": memberships[0].user_has_patient_records
+        if memberships
+        else user.patient_records.exists(),
     }

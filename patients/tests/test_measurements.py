@@ -211,3 +211,18 @@ def test_dashboard_summaries_hold_to_the_clinic_they_are_asked_for(db, patient_a
     assert summary.latest == {}
     own = dashboard_summaries(clinic_id=patient_a.clinic_id, patients=[patient_a])[patient_a.pk]
     assert own.latest["weight"].value == Decimal("70")
+
+
+def test_dashboard_numbers_and_links_follow_the_language_and_the_patient(
+    client_for, alice, patient_a
+):
+    """Dutch shows a decimal comma, English a point; each row links to its own patient."""
+    add_measurement(patient_a, 1, kind="weight", value=Decimal("80.5"))
+    add_measurement(patient_a, 1, kind="heart_rate", value=Decimal("61"))
+    client = client_for(alice)
+    dutch = client.get(reverse("patients:list")).content.decode()
+    assert "80,5 kg" in dutch and "61 /min" in dutch and "dag geleden" in dutch
+    assert f'href="{reverse("patients:detail", args=[patient_a.pk])}"' in dutch
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = client.get(reverse("patients:list")).content.decode()
+    assert "80.5 kg" in english and "1 day ago" in english
