@@ -36,13 +36,11 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-import psycopg  # noqa: E402
 
 SEED_VERSION = 1
 BIG, SMALL, IMPORTS = "Bench clinic 500", "Bench clinic 50", "Bench imports"
@@ -59,22 +57,12 @@ TARGET_RATIO, TARGET_ROWS_PER_S, TARGET_MEMORY_RATIO = 3.0, 20_000, 1.5
 # --- the database ------------------------------------------------------------------------------
 
 
-def ensure_database(url: str, *, drop: bool) -> None:
-    """Create the benchmark database when missing (or drop it first with --reseed)."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and drop:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+def setup_django(*, reseed: bool) -> None:
+    from django.conf import settings
 
+    from portal.database import database_ensure
 
-def setup_django(url: str, *, reseed: bool) -> None:
-    ensure_database(url, drop=reseed)
+    database_ensure(settings.DATABASES["default"], drop=reseed)
     import django
     from django.core.management import call_command
 
@@ -572,12 +560,36 @@ def omron_csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# The demo clinic's defaults (seed_demo.seed_alerts): the upper limit is crossed by about a third
+# of the imported readings, so each import evaluates its readings and raises one alert.
+IMPORT_RULES = (
+    ("blood_pressure", "upper", {"limit": Decimal(150), "limit_diastolic": Decimal(95)}),
+    ("blood_pressure", "no_reading", {"days": 3}),
+    ("weight", "no_reading", {"days": 7}),
+)
+
+
+def import_rules(clinic: Any, staff: Any) -> None:
+    """Give the imports clinic the demo's clinic-default rules, once."""
+    from patients.measurements.alerts import rule_create
+    from patients.models import ThresholdRule
+
+    for kind, rule_type, values in IMPORT_RULES:
+        rules = ThresholdRule.objects.for_clinic(clinic).filter(
+            patient=None, kind=kind, rule_type=rule_type, is_active=True
+        )
+        if not rules.exists():
+            rule_create(clinic=clinic, actor=staff, patient=None, kind=kind, rule_type=rule_type,
+                        **values)  # fmt: skip
+
+
 def fresh_patient(tag: str) -> Any:
     from clinics.models import Clinic
     from patients.services import patient_create
 
     clinic, _created = Clinic.objects.get_or_create(name=IMPORTS)
     staff = staff_for(clinic, "pro-imports@bench.example")
+    import_rules(clinic, staff)
     return patient_create(
         clinic=clinic, actor=staff, given_name="Import", family_name=tag,
         date_of_birth=datetime.date(1960, 3, 3),
@@ -594,7 +606,8 @@ def clear_imports(*, vacuum: bool = False) -> None:
     clinic = Clinic.objects.filter(name=IMPORTS).first()
     if clinic is not None:
         with connection.cursor() as cur:
-            for table in ("patients_measurement", "patients_alert", "patients_importbatch",
+            # Alerts first: they refer to the readings they were raised on.
+            for table in ("patients_alert", "patients_measurement", "patients_importbatch",
                           "patients_patientnametoken", "clinics_accesslogentry"):  # fmt: skip
                 cur.execute(f"DELETE FROM {table} WHERE clinic_id = %s", [clinic.pk])
             cur.execute("DELETE FROM patients_patient WHERE clinic_id = %s", [clinic.pk])
@@ -620,7 +633,7 @@ def import_once(content: bytes, attempt: int) -> dict[str, float]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from patients.measurements.services import import_check, import_commit, import_upload
-    from patients.models import ImportStatus, MeasurementSource
+    from patients.models import Alert, ImportStatus, MeasurementSource
 
     patient, staff = fresh_patient(f"CSV {attempt}")
     upload = SimpleUploadedFile("omron-bench.csv", content, "text/csv")
@@ -636,17 +649,26 @@ def import_once(content: bytes, attempt: int) -> dict[str, float]:
     batch = import_commit(clinic_id=batch.clinic_id, batch_id=batch.pk)
     t3 = time.perf_counter()
     assert batch.status == ImportStatus.DONE and batch.rows_imported == IMPORT_ROWS, batch
+    assert Alert.objects.filter(patient=patient).count() == 1  # the rules were evaluated
     return {"upload_s": t1 - t0, "check_s": t2 - t1, "commit_s": t3 - t2, "total_s": t3 - t0}
 
 
 def floor_once(rows: list[tuple], attempt: int) -> float:
     """Seconds to store the same readings the fastest way: one COPY of rows prepared beforehand
-    (parsed and keyed, untimed) and the commit. What the database and the wire cost."""
+    (parsed and keyed, untimed, with their batch) and the commit. What the database and the wire
+    cost."""
     from django.db import connection, transaction
 
-    patient, _staff = fresh_patient(f"Floor {attempt}")
-    rows = [(patient.clinic_id, patient.pk, *row) for row in rows]
-    columns = ", ".join(COLUMNS)
+    from patients.models import ImportBatch, ImportStatus
+
+    patient, staff = fresh_patient(f"Floor {attempt}")
+    # The same data as an import stores, its batch included (a key checked per row).
+    batch = ImportBatch.objects.create(
+        clinic=patient.clinic, patient=patient, uploaded_by=staff, source="file",
+        filename="floor.csv", format="omron", status=ImportStatus.DONE,
+    )  # fmt: skip
+    rows = [(patient.clinic_id, patient.pk, *row, batch.pk) for row in rows]
+    columns = ", ".join((*COLUMNS, "batch_id"))
     checkpoint()
     gc.collect()
     started = time.perf_counter()
@@ -805,7 +827,7 @@ def main() -> None:
         return
     started = time.perf_counter()
     print(f"Benchmark database: {url}")
-    setup_django(url, reseed=args.reseed)
+    setup_django(reseed=args.reseed)
     seeds = seed(args.reseed)
     results: dict[str, Any] = {"date": datetime.date.today().isoformat(), "machine": machine(),
                                "seed": seeds}  # fmt: skip

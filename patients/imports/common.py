@@ -202,26 +202,27 @@ def sniff_delimiter(line: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-class _BoundedLines:
-    """Feeds csv.reader while counting the characters of the record being read."""
+class _Record:
+    """The record csv.reader is reading: its first line, and its characters so far."""
 
-    def __init__(self, lines: Iterator[str], first_line: int) -> None:
-        self._lines = lines
-        self.record_chars = 0
+    __slots__ = ("chars", "first_line")
+
+    def __init__(self, first_line: int) -> None:
+        self.chars = 0
         self.first_line = first_line
 
-    def __iter__(self) -> _BoundedLines:
-        return self
 
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.record_chars += len(line)
-        if self.record_chars > MAX_RECORD_CHARS:
+def _bounded(lines: Iterator[str], record: _Record) -> Iterator[str]:
+    """Feeds csv.reader while counting the characters of the record being read (a generator,
+    not an iterator class: it runs for every line of a file)."""
+    for line in lines:
+        record.chars += len(line)
+        if record.chars > MAX_RECORD_CHARS:
             raise ImportFormatError(
                 _("A record near line %(line)s is longer than %(limit)s characters.")
-                % {"line": self.first_line, "limit": MAX_RECORD_CHARS}
+                % {"line": record.first_line, "limit": MAX_RECORD_CHARS}
             )
-        return line
+        yield line
 
 
 class CsvFile:
@@ -249,12 +250,12 @@ class CsvFile:
         self.keys = [normalise_header(cell) for cell in self.header]
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        bounded = _BoundedLines(self._lines, self.header_line + 1)
-        reader = csv.reader(bounded, delimiter=self.delimiter)
+        record = _Record(self.header_line + 1)
+        reader = csv.reader(_bounded(self._lines, record), delimiter=self.delimiter)
         while True:
             start = self.header_line + reader.line_num + 1
-            bounded.record_chars = 0
-            bounded.first_line = start
+            record.chars = 0
+            record.first_line = start
             try:
                 row = next(reader)
             except StopIteration:

@@ -156,22 +156,24 @@ def _report_rows(
     tz: datetime.tzinfo,
     date_key: str,
 ) -> Iterator[Item]:
+    bp_columns = _BpColumns.of(col)
+    date_at, time_at = col["date"], col["time"]
     for line, row in rows:
-        if all(is_blank(c) for c in row):
+        # The first cell decides for almost every row; all() only for rows that start blank.
+        if not row or (is_blank(row[0]) and all(is_blank(c) for c in row)):
             continue
-        if normalise_header(cell(row, 0)) == date_key:
-            # A second section (activity) follows after blank lines; it is not blood pressure.
-            return
         try:
             measured_at = aware(
-                parse_month_name_date(cell(row, col["date"])),
-                parse_clock(cell(row, col["time"])),
-                tz,
+                parse_month_name_date(cell(row, date_at)), parse_clock(cell(row, time_at)), tz
             )
         except DateFormatError:
-            yield RowError(line, _date_error(cell(row, col["date"]), cell(row, col["time"])))
+            if normalise_header(cell(row, 0)) == date_key:
+                # A second section (activity) follows after blank lines; it is not blood
+                # pressure. (Checked only here: its header row never has a date.)
+                return
+            yield RowError(line, _date_error(cell(row, date_at), cell(row, time_at)))
             continue
-        if item := _bp_reading(line, row, col, measured_at, has_flag="irregular" in col):
+        if item := _bp_reading(line, row, bp_columns, measured_at):
             yield item
 
 
@@ -189,12 +191,13 @@ def _apac_timed_rows(
 def _apac_bp_rows(
     rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
 ) -> Iterator[Item]:
+    bp_columns = _BpColumns.of(col)
     for timed in _apac_timed_rows(rows, col, tz):
         if isinstance(timed, RowError):
             yield timed
             continue
         line, row, measured_at = timed
-        if item := _bp_reading(line, row, col, measured_at, has_flag="irregular" in col):
+        if item := _bp_reading(line, row, bp_columns, measured_at):
             yield item
 
 
@@ -242,34 +245,47 @@ def _zone(name: str) -> datetime.tzinfo | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _BpColumns:
+    """Where a blood-pressure file keeps its values, looked up once per file, not per row."""
+
+    numbers: tuple[tuple[int | None, str], ...]  # (column, role) of systolic, diastolic, pulse
+    irregular: int | None  # None: the report cannot tell
+    device: int | None
+
+    @classmethod
+    def of(cls, col: dict[str, int]) -> _BpColumns:
+        roles = ("systolic", "diastolic", "pulse")
+        return cls(tuple((col.get(r), r) for r in roles), col.get("irregular"), col.get("device"))
+
+
 def _bp_reading(
-    line: int,
-    row: list[str],
-    col: dict[str, int],
-    measured_at: datetime.datetime,
-    *,
-    has_flag: bool,
+    line: int, row: list[str], columns: _BpColumns, measured_at: datetime.datetime
 ) -> Item | None:
-    values: dict[str, int | None] = {}
-    for role in ("systolic", "diastolic", "pulse"):
-        text = cell(row, col.get(role))
+    values: list[int | None] = []
+    width = len(row)
+    for index, role in columns.numbers:
+        text = row[index].strip() if index is not None and index < width else ""  # cell(), inline
         try:
-            values[role] = parse_int(text)
+            # parse_int's own first case, inline: three cells a row of 100,000s
+            values.append(int(text) if text.isascii() and text.isdigit() else parse_int(text))
         except ValueError:
             return RowError(line, number_error(_role_label(role), text))
-    if all(v is None for v in values.values()):
+    systolic, diastolic, pulse = values
+    if systolic is None and diastolic is None and pulse is None:
         return None  # a row of blanks or OMRON's INT_MIN sentinels: nothing was measured
-    if values["systolic"] is None or values["diastolic"] is None:
+    if systolic is None or diastolic is None:
         return RowError(line, _("The systolic or diastolic pressure is missing."))
+    flag = None if columns.irregular is None else _flag(cell(row, columns.irregular))
     return Reading(
         line,
         BLOOD_PRESSURE,
         measured_at,
-        systolic=values["systolic"],
-        diastolic=values["diastolic"],
-        pulse=values["pulse"],
-        irregular_heartbeat=_flag(cell(row, col.get("irregular"))) if has_flag else None,
-        device=clean_device(cell(row, col.get("device"))),
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse=pulse,
+        irregular_heartbeat=flag,
+        device="" if columns.device is None else clean_device(cell(row, columns.device)),
     )
 
 

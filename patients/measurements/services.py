@@ -3,9 +3,11 @@
 Invariants:
 - Every reading, whatever its source, passes `validation.reading_problems` and gets a
   `dedup_key`; an exact duplicate (in the file or already stored) is skipped, never stored twice.
-- A commit is all-or-nothing: one transaction; a failure stores nothing.
-- Uploaded files live in private storage (PRIVATE_UPLOAD_ROOT, never served) until the import is
-  committed or cancelled. Tasks receive ids and load the batch through `for_clinic`.
+- A commit is all-or-nothing: one transaction; a failure stores nothing. A reading stored after
+  the preview (by another import, by hand) is skipped and counted as a duplicate.
+- Uploaded files, and what their check wrote for the commit (`import_store`), live in private
+  storage (PRIVATE_UPLOAD_ROOT, never served) until the import is committed, cancelled or failed.
+  Tasks receive ids and load the batch through `for_clinic`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +32,7 @@ from patients.imports.base import ImportFormatError, Reading, RowError
 from patients.imports.detect import detect, parser_for
 from patients.imports.fhir import FORMAT_CODE as FHIR_FORMAT
 from patients.imports.generic_csv import ColumnMapping, CsvHeader, read_header
+from patients.measurements import import_store
 from patients.measurements.alerts import alerts_evaluate
 from patients.measurements.validation import dedup_key, reading_problems, rounded
 from patients.models import ImportBatch, ImportStatus, Measurement, MeasurementSource, Patient
@@ -72,7 +76,7 @@ def measurement_record(
     if Measurement.objects.filter(patient=patient, dedup_key=measurement.dedup_key).exists():
         raise ValidationError(_("This measurement has been recorded already."), code="duplicate")
     measurement.save()
-    alerts_evaluate(patient=patient, measurements=[measurement])
+    alerts_evaluate(patient=patient, measurements=Measurement.objects.filter(pk=measurement.pk))
     return measurement
 
 
@@ -93,10 +97,16 @@ def _store_upload(upload: UploadedFile) -> str:
     return stored_name
 
 
+def _delete_files(stored_name: str) -> None:
+    """The upload and what its check wrote for the commit (import_store)."""
+    if stored_name:
+        _private_path(stored_name).unlink(missing_ok=True)
+        import_store.discard(stored_name)
+
+
 def _discard_file(batch: ImportBatch) -> None:
-    if batch.stored_name:
-        _private_path(batch.stored_name).unlink(missing_ok=True)
-        batch.stored_name = ""
+    _delete_files(batch.stored_name)
+    batch.stored_name = ""
 
 
 def import_upload(
@@ -174,6 +184,7 @@ def import_set_mapping(
     if not import_accepts_mapping(batch):
         raise ValidationError(_("The columns of this file can no longer be changed."))
     batch.mapping = mapping.to_dict()
+    import_store.discard(batch.stored_name)  # checked under the old columns
     batch.status = ImportStatus.QUEUED
     batch.rows_valid = batch.rows_duplicate = batch.rows_rejected = 0
     batch.errors = []
@@ -213,21 +224,19 @@ def _checked(batch: ImportBatch) -> Iterator[Checked | RowError | None]:
 
 
 def _existing_keys(patient: Patient, keys: list[str]) -> set[str]:
-    if connection.vendor == "postgresql":
-        # One array parameter, each key probed in measurement_unique: an IN list of 5,000
-        # placeholders cost ~10 µs a key to build, send and plan, a third of a file's check.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT m.dedup_key FROM unnest(%s::text[]) AS k(key) "
-                "JOIN patients_measurement m ON m.patient_id = %s AND m.dedup_key = k.key",
-                [keys, patient.pk],
-            )
-            return {key for (key,) in cursor.fetchall()}
-    return set(
-        Measurement.objects.filter(patient=patient, dedup_key__in=keys).values_list(
-            "dedup_key", flat=True
+    if not keys:
+        return set()
+    # The keys as one parameter, each probed in measurement_unique: an IN list of 5,000
+    # placeholders cost ~10 µs a key to build, send and plan, a third of a file's check. One
+    # comma-joined string rather than a text[]: the keys are hex digests, and psycopg quoting
+    # each element of an array cost 3.5 µs a key.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.dedup_key FROM unnest(string_to_array(%s, ',')) AS k(key) "
+            "JOIN patients_measurement m ON m.patient_id = %s AND m.dedup_key = k.key",
+            [",".join(keys), patient.pk],
         )
-    )
+        return {key for (key,) in cursor.fetchall()}
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:
@@ -241,6 +250,26 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
+@dataclass
+class _Checked:
+    """One chunk of a file, checked: the readings to store, and what is not stored and why."""
+
+    new: list[Checked]
+    duplicates: int  # in the file already, or stored already
+    errors: list[RowError]
+
+
+def _checked_chunks(batch: ImportBatch) -> Iterator[_Checked]:
+    for chunk in _chunks(_checked(batch), COMMIT_CHUNK):
+        candidates = [c for c in chunk if isinstance(c, tuple)]
+        stored = _existing_keys(batch.patient, [key for _reading, key in candidates])
+        yield _Checked(
+            new=[c for c in candidates if c[1] not in stored] if stored else candidates,
+            duplicates=sum(1 for c in chunk if c is None) + len(stored),
+            errors=[e for e in chunk if isinstance(e, RowError)],
+        )
+
+
 def import_check(*, clinic_id: int, batch_id: int) -> ImportBatch:
     """The preview: count what would be imported, what is a duplicate and what is refused."""
     batch = ImportBatch.objects.for_clinic(clinic_id).select_related("patient").get(pk=batch_id)
@@ -249,15 +278,17 @@ def import_check(*, clinic_id: int, batch_id: int) -> ImportBatch:
 
 
 def _import_check(batch: ImportBatch) -> ImportBatch:
+    """Counts for the preview, and the readings to store written for the commit (import_store):
+    the commit then neither parses nor validates again. The database is not written."""
     valid = duplicate = 0
     errors: list[RowError] = []
     try:
-        for chunk in _chunks(_checked(batch), COMMIT_CHUNK):
-            new = [c for c in chunk if isinstance(c, tuple)]
-            stored = _existing_keys(batch.patient, [key for _reading, key in new])
-            errors += [e for e in chunk if isinstance(e, RowError)]
-            duplicate += sum(1 for m in chunk if m is None) + len(stored)
-            valid += len(new) - len(stored)
+        with import_store.CheckedWriter(batch, _stored_file(batch)) as checked:
+            for chunk in _checked_chunks(batch):
+                checked.write(chunk.new)
+                valid += len(chunk.new)
+                duplicate += chunk.duplicates
+                errors += chunk.errors
     except ImportFormatError as exc:
         return _fail(batch, str(exc))
     batch.rows_valid, batch.rows_duplicate, batch.rows_rejected = valid, duplicate, len(errors)
@@ -280,108 +311,77 @@ def progress_key(batch_id: int) -> str:
     return f"import-progress:{batch_id}"
 
 
+_FINISHED = (ImportStatus.DONE, ImportStatus.CANCELLED, ImportStatus.FAILED)
+
+
 def import_commit(*, clinic_id: int, batch_id: int) -> ImportBatch:
     """Store every valid, new reading of the file in one transaction (idempotent)."""
     batch = ImportBatch.objects.for_clinic(clinic_id).select_related("patient").get(pk=batch_id)
-    if batch.status in (ImportStatus.DONE, ImportStatus.CANCELLED, ImportStatus.FAILED):
+    if batch.status in _FINISHED:
         return batch
     with translation.override(batch.language):
         return _import_commit(batch)
 
 
 def _import_commit(batch: ImportBatch) -> ImportBatch:
-    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.RUNNING)
-    imported = processed = 0
+    # Outside the transaction, so the page shows it; a retried task (acks_late) finds RUNNING.
+    ImportBatch.objects.filter(pk=batch.pk).exclude(status__in=_FINISHED).update(
+        status=ImportStatus.RUNNING
+    )
     try:
         with transaction.atomic():
-            for chunk in _chunks(_checked(batch), COMMIT_CHUNK):
-                new = [c for c in chunk if isinstance(c, tuple)]
-                stored = _store(batch, new)
-                alerts_evaluate(patient=batch.patient, measurements=stored)
-                imported += len(stored)
-                processed += len(chunk)
-                # Outside the transaction's visibility: the progress page reads the cache.
-                cache.set(progress_key(batch.pk), processed, timeout=3600)
+            # A second commit of the same batch (a double confirmation) waits here for the
+            # first, then finds it done: readings stored meanwhile are skipped silently, so
+            # without the lock it would record an import of nothing.
+            batch = (
+                ImportBatch.objects.select_for_update(of=("self",))
+                .select_related("patient")
+                .get(pk=batch.pk)
+            )
+            if batch.status != ImportStatus.RUNNING:
+                return batch
+            stored_name = batch.stored_name
+            imported = _store(batch)
+            alerts_evaluate(
+                patient=batch.patient,
+                measurements=Measurement.objects.for_clinic(batch.clinic_id).filter(
+                    patient=batch.patient, batch=batch
+                ),
+            )
+            batch.rows_processed = batch.rows_valid + batch.rows_duplicate + batch.rows_rejected
+            # The preview's new readings that were not stored had been stored in the meantime.
+            batch.rows_duplicate += max(0, batch.rows_valid - imported)
+            batch.rows_imported = imported
+            batch.status = ImportStatus.DONE
+            batch.finished_at = timezone.now()
+            batch.stored_name = ""
+            batch.save()
     except ImportFormatError as exc:
         return _fail(batch, str(exc))
-    _discard_file(batch)
-    batch.rows_imported = imported
-    batch.rows_processed = processed
-    batch.status = ImportStatus.DONE
-    batch.finished_at = timezone.now()
-    batch.save()
+    _delete_files(stored_name)  # only once the readings are committed
     return batch
 
 
-# Every column of Measurement but the id: a field added to the model must be added here (the
-# import tests fail on a NOT NULL column missing from the COPY).
-_COPY_COLUMNS = (
-    "clinic_id", "patient_id", "kind", "measured_at", "value", "systolic", "diastolic",
-    "pulse", "irregular_heartbeat", "source", "source_file", "device", "entered_by_id",
-    "received_at", "batch_id", "dedup_key",
-)  # fmt: skip
+def _store(batch: ImportBatch) -> int:
+    """Insert the batch's new readings in the caller's transaction; the number inserted.
 
-
-class _Stored:
-    """The new readings of one chunk, as Measurements built only when iterated: alert rules
-    look at them, and most patients have none."""
-
-    def __init__(self, batch: ImportBatch, rows: list[Checked]) -> None:
-        self.batch, self.rows, self.received_at = batch, rows, timezone.now()
-        self.ids: dict[str, int] | None = None  # dedup key → id, looked up when first needed
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[Measurement]:
-        if self.ids is None:
-            keys = [key for _reading, key in self.rows]
-            stored = Measurement.objects.filter(patient=self.batch.patient, dedup_key__in=keys)
-            self.ids = dict(stored.values_list("dedup_key", "pk"))
-        for reading, key in self.rows:
-            yield self.measurement(reading, self.ids[key])
-
-    def measurement(self, reading: Reading, pk: int | None = None) -> Measurement:
-        return measurement_from(
-            reading,
-            patient=self.batch.patient,
-            source=self.batch.source,
-            actor=self.batch.uploaded_by,
-            source_file=self.batch.filename,
-            batch=self.batch,
-            received_at=self.received_at,
-            pk=pk,
-        )
-
-
-def _store(batch: ImportBatch, rows: list[Checked]) -> _Stored:
-    """Insert the chunk's readings that are not stored yet, in the caller's transaction.
-
-    On PostgreSQL with COPY: bulk_create's per-field preparation and parameter quoting made
-    100,000 readings take half a minute. A reading stored meanwhile by another import makes the
-    commit fail whole (measurement_unique), never half.
+    From the check's file when there is one for this upload; otherwise (checked before it
+    existed, or the upload changed since) the upload is checked again, row errors ignored as
+    in the preview. A reading stored meanwhile is skipped, not a failure.
     """
-    stored = _existing_keys(batch.patient, [key for _reading, key in rows]) if rows else set()
-    new = _Stored(batch, [(reading, key) for reading, key in rows if key not in stored])
-    if not new.rows:
-        return new
-    if connection.vendor != "postgresql":
-        created = Measurement.objects.bulk_create([new.measurement(r) for r, _key in new.rows])
-        new.ids = {m.dedup_key: m.pk for m in created}
-        return new
-    # Identifiers from this module, never from input: the f-string is not injectable.
-    table, columns = Measurement._meta.db_table, ", ".join(_COPY_COLUMNS)
-    clinic_id, patient_id, source, source_file = (
-        batch.clinic_id, batch.patient_id, batch.source, batch.filename,
-    )  # fmt: skip
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for r, key in new.rows:
-            copy.write_row((
-                clinic_id, patient_id, r.kind, r.measured_at, rounded(r), r.systolic, r.diastolic,
-                r.pulse, r.irregular_heartbeat, source, source_file, r.device[:200],
-                batch.uploaded_by_id, new.received_at, batch.pk, key,
-            ))  # fmt: skip
-    return new
+
+    def progress(rows: int) -> None:
+        # Outside the transaction's visibility: the progress page reads the cache.
+        cache.set(progress_key(batch.pk), rows, timeout=3600)
+
+    lines = import_store.checked_lines(batch, _stored_file(batch))
+    if lines is None:
+        lines = (
+            import_store.copy_line(reading, key)
+            for chunk in _checked_chunks(batch)
+            for reading, key in chunk.new
+        )
+    return import_store.copy_into_measurements(batch, lines, progress)
 
 
 def import_cancel(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:

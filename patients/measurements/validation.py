@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 from decimal import Decimal
+from hashlib import sha256
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,12 +28,15 @@ def reading_problems(reading: Reading, *, now: datetime.datetime | None = None) 
     if kind is None:
         return [_("Unknown kind of measurement.")]
     problems = []
-    if timezone.is_naive(reading.measured_at):
+    if reading.measured_at.utcoffset() is None:  # timezone.is_naive
         problems.append(_("The time has no time zone."))
-    elif reading.measured_at > now + CLOCK_SKEW:
-        problems.append(_("The measurement is in the future."))
-    elif reading.measured_at < EARLIEST:
-        problems.append(_("The date is too far in the past."))
+    else:
+        # Compared in UTC: two aware datetimes of different zones take 2 µs to compare.
+        instant = reading.measured_at.astimezone(datetime.UTC)
+        if instant > now + CLOCK_SKEW:
+            problems.append(_("The measurement is in the future."))
+        elif instant < EARLIEST:
+            problems.append(_("The date is too far in the past."))
     if reading.kind == BLOOD_PRESSURE:
         problems += _blood_pressure_problems(reading)
     elif reading.value is None:
@@ -55,9 +58,21 @@ _BP_CHECKS = (
 )
 
 
+_SYSTOLIC, _DIASTOLIC, _PULSE = BP_LIMITS.systolic, BP_LIMITS.diastolic, BP_LIMITS.pulse
+
+
 def _blood_pressure_problems(reading: Reading) -> list[str]:
-    if reading.systolic is None or reading.diastolic is None:
+    systolic, diastolic, pulse = reading.systolic, reading.diastolic, reading.pulse
+    if systolic is None or diastolic is None:
         return [_("Blood pressure needs both a systolic and a diastolic value.")]
+    # The usual case in one expression; the checks below only to say what is wrong.
+    if (
+        _SYSTOLIC[0] <= systolic <= _SYSTOLIC[1]
+        and _DIASTOLIC[0] <= diastolic <= _DIASTOLIC[1]
+        and (pulse is None or _PULSE[0] <= pulse <= _PULSE[1])
+        and systolic > diastolic
+    ):
+        return []
     problems = []
     for field, label, (low, high), unit in _BP_CHECKS:
         if _outside(getattr(reading, field), low, high):
@@ -70,11 +85,14 @@ def _blood_pressure_problems(reading: Reading) -> list[str]:
     return problems
 
 
+_QUANTUM = {code: Decimal(1).scaleb(-kind.decimals) for code, kind in KINDS.items()}
+
+
 def rounded(reading: Reading) -> Decimal | None:
     """The value at the catalogue's number of decimals."""
     if reading.value is None:
         return None
-    return reading.value.quantize(Decimal(1).scaleb(-KINDS[reading.kind].decimals))
+    return reading.value.quantize(_QUANTUM[reading.kind])
 
 
 # Daily totals: a later export may total a day differently (more samples synced since), so the
@@ -86,9 +104,15 @@ def dedup_key(reading: Reading) -> str:
     """Same kind, same instant, same values: the same reading, whatever file it came from."""
     if reading.kind in DAILY_TOTAL_KINDS:
         day = timezone.localtime(reading.measured_at).date().isoformat()
-        parts: tuple = (reading.kind, day)
+        text = f"{reading.kind}|{day}"
     else:
-        instant = reading.measured_at.astimezone(datetime.UTC).replace(microsecond=0).isoformat()
-        parts = (reading.kind, instant, rounded(reading), reading.systolic, reading.diastolic,
-                 reading.pulse)  # fmt: skip
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+        instant = reading.measured_at.astimezone(datetime.UTC)
+        if instant.microsecond:
+            instant = instant.replace(microsecond=0)
+        # "|".join(map(str, ...)) of kind, instant, value, systolic, diastolic, pulse (None as
+        # "None"), as one f-string: the keys of stored readings must never change.
+        text = (
+            f"{reading.kind}|{instant.isoformat()}|{rounded(reading)}|{reading.systolic}|"
+            f"{reading.diastolic}|{reading.pulse}"
+        )
+    return sha256(text.encode()).hexdigest()[:32]

@@ -184,9 +184,7 @@ def test_day_buckets_follow_the_clinics_time_zone(patient_a):
     assert chart["series"][0]["max"] == [90.0]
 
 
-def test_chart_series_runs_two_queries_however_many_readings(
-    patient_a, django_assert_num_queries
-):
+def test_chart_series_runs_two_queries_however_many_readings(patient_a, django_assert_num_queries):
     """The points (aggregated or not) with their totals, the limits: two queries for few
     readings or many."""
     add_measurement(patient_a, 1, kind="heart_rate", value=Decimal(60))

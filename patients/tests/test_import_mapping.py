@@ -149,7 +149,7 @@ def test_a_valid_mapping_gives_a_preview_then_imports_with_provenance(client_for
     for measurement in Measurement.objects.all():
         assert measurement.source == MeasurementSource.FILE_IMPORT
         assert measurement.source_file == "metingen.csv"
-        assert (measurement.entered_by, measurement.batch) == (alice, batch)
+        assert (measurement.batch, measurement.batch.uploaded_by) == (batch, alice)
         assert measurement.patient == patient_a
 
 
@@ -256,7 +256,7 @@ def test_patient_maps_and_imports_a_csv_into_their_own_record(client_for, paul, 
     response = client.post(mapping_url(batch, own=True), COMMA_MAPPING)
     assert response.url == reverse("patients:my_import_detail", args=[patient_a.pk, batch.pk])
     client.post(reverse("patients:my_import_confirm", args=[patient_a.pk, batch.pk]))
-    assert Measurement.objects.filter(patient=patient_a, entered_by=paul).count() == 7
+    assert Measurement.objects.filter(patient=patient_a, batch__uploaded_by=paul).count() == 7
 
 
 def test_another_clinics_import_is_not_found_and_unchanged(

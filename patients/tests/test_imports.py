@@ -71,7 +71,8 @@ def test_confirming_imports_the_readings_with_their_provenance(client_for, alice
     ]
     first = readings[0]
     assert first.source == MeasurementSource.FILE_IMPORT and first.source_file == FILENAME
-    assert first.entered_by == alice and first.batch == batch
+    # Who brought the readings in is the batch's uploader; entered_by is for manual entry.
+    assert first.batch == batch and first.batch.uploaded_by == alice and first.entered_by is None
     assert first.irregular_heartbeat is None  # the 9-column report cannot tell
     assert AccessLogEntry.objects.filter(part=AccessPart.IMPORT, patient=patient_a).exists()
 
@@ -175,7 +176,7 @@ def test_patient_imports_an_omron_csv_into_their_own_record(client_for, paul, pa
     upload(client, patient_a, omron_csv(), own=True)
     batch = ImportBatch.objects.get()
     client.post(reverse("patients:my_import_confirm", args=[patient_a.pk, batch.pk]))
-    assert Measurement.objects.filter(patient=patient_a, entered_by=paul).count() == 3
+    assert Measurement.objects.filter(patient=patient_a, batch__uploaded_by=paul).count() == 3
     page = client.get(reverse("patients:my_measurements", args=[patient_a.pk]))
     assert "131/84" in page.content.decode()
 
