@@ -4,6 +4,7 @@ logged) or the patient (their own record). The pages share one implementation pe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -25,7 +26,7 @@ class Scope:
         key = "patient_id" if self.is_staff else "record_id"
         return reverse(f"{self.prefix}{name}", kwargs={key: self.patient.pk, **kwargs})
 
-    @property
+    @cached_property  # a page asks for several of them: reversed once, not once per link
     def links(self) -> dict[str, str]:
         """The scope's own pages, for templates."""
         names = ("measurements", "measurement_add", "import_new", "fhir_export")
