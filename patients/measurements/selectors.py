@@ -148,6 +148,8 @@ def dashboard_summaries(*, clinic_id: int, patients: list[Patient]) -> dict[int,
     The trend compares the mean of the last 7 days with the mean of the 7 days before; a
     patient without readings in both compares their newest reading with the one before.
     """
+    if not patients:  # e.g. a search without matches
+        return {}
     now = timezone.now()
     params = {
         "patients": [p.pk for p in patients],
