@@ -138,6 +138,16 @@ def sniff_encoding(head: bytes, *, allow_cp1252: bool = True) -> tuple[str, int]
     return "utf-8", 0
 
 
+def head_lines(head: bytes) -> list[str]:
+    """The non-blank lines of a file's first bytes, as text; none when it is not text."""
+    try:
+        encoding, skip = sniff_encoding(head)
+    except ImportFormatError:
+        return []
+    text = head[skip:].decode(encoding, errors="ignore")
+    return [line for line in text.splitlines() if line.strip()]
+
+
 def iter_lines(stream: BinaryIO, *, allow_cp1252: bool = True) -> Iterator[str]:
     """Decoded physical lines (with their line ends), each at most MAX_LINE_CHARS."""
     head = read_upto(stream, HEAD_BYTES)

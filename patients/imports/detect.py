@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from . import apple, archive, fhir, generic_csv, omron, withings
 from .base import ImportFormatError, Item
-from .common import parser, sniff_encoding
+from .common import head_lines, parser
 
 HEAD_BYTES = 64 * 1024  # how much of the file `detect` wants to see
 ZIP = "zip"
@@ -58,12 +58,7 @@ def _by_content(head: bytes) -> str | None:
 
 
 def _csv_format(head: bytes) -> str | None:
-    try:
-        encoding, skip = sniff_encoding(head)
-    except ImportFormatError:
-        return None
-    text = head[skip:].decode(encoding, errors="ignore")
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = head_lines(head)
     if not lines:
         return None
     if omron.sniff(lines[0]):

@@ -24,12 +24,12 @@ from .common import (
     CsvFile,
     cell,
     clean_device,
+    head_lines,
     is_blank,
     number_error,
     parse_decimal,
     parse_int,
     sniff_delimiter,
-    sniff_encoding,
     split_header,
 )
 from .dates import DateFormatError, parse_clock, parse_numeric_datetime
@@ -85,12 +85,7 @@ def sniff(head: bytes) -> bool:
     """Whether a file that is no known export reads as a CSV the user can map: text (not XML or
     JSON), a header line of 2 to MAX_COLUMNS named cells under the sniffed delimiter, and at
     least one line under it. `head` is the start of the file (detect.HEAD_BYTES)."""
-    try:
-        encoding, skip = sniff_encoding(head)
-    except ImportFormatError:
-        return False
-    text = head[skip:].decode(encoding, errors="ignore")
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = head_lines(head)
     if len(lines) < 2 or len(lines[0]) > MAX_LINE_CHARS:
         return False
     header = lines[0]

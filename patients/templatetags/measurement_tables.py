@@ -86,11 +86,15 @@ def _td(label: str, content: str) -> str:
 # --- the patient list / clinic dashboard ---------------------------------------------------------
 
 
+def _quantity(value: Decimal | float, kind: Kind, w: dict[str, str]) -> str:
+    """A value of a kind other than blood pressure, with its unit, escaped."""
+    return escape(f"{_number(value, kind.decimals, w)} {kind.unit_display}".strip())
+
+
 def _cell_value(cell: DashboardCell, w: dict[str, str]) -> str:
     if cell.is_blood_pressure:
         return f"{cell.systolic}/{cell.diastolic}"
-    number = _number(cell.value, cell.kind.decimals, w)
-    return escape(f"{number} {cell.kind.unit_display}".strip())
+    return _quantity(cell.value, cell.kind, w)
 
 
 def _trend(cell: DashboardCell, w: dict[str, str]) -> str:
@@ -152,7 +156,7 @@ def patient_row(patient: Patient, summary: PatientSummary | None) -> SafeString:
 
 def _reading_value(m: Reading, kind: Kind, w: dict[str, str]) -> str:
     if kind.code != BLOOD_PRESSURE:
-        return escape(f"{_number(m.value, kind.decimals, w)} {kind.unit_display}".strip())
+        return _quantity(m.value, kind, w)
     parts = [f"{m.systolic}/{m.diastolic} mmHg"]
     if m.pulse:
         parts.append(f"{m.pulse} /min")
