@@ -8,6 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
+DEMO_DATABASE_SERVER ?= postgres://postgres@127.0.0.1:5432
 
 .PHONY: run test check bench venv dev-venv env demo messages clean
 
@@ -25,12 +26,15 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.dev-installed
 
-# The demo's own secrets, generated once; production takes them from the environment.
+# The demo's own secrets, generated once; production takes them from the environment. The
+# database is named with them: its data are encrypted under this key, so a new .env (a new
+# clone) gets a database of its own rather than one another checkout filled under another key.
 .env:
 	@umask 077 && { \
 	  echo "DEBUG=true"; \
 	  echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "FIELD_ENCRYPTION_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"; \
+	  echo "DATABASE_URL=$(DEMO_DATABASE_SERVER)/portal_demo_$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(4))')"; \
 	} > .env
 	@echo "Wrote .env with generated demo secrets."
 
