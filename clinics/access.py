@@ -1,8 +1,9 @@
 """Access policies: who may reach which view. Deny by default.
 
 Invariants:
-- Every view declares one policy with a decorator below (`public`, `authenticated`,
-  `clinic_roles(...)`, `patient_only`); views of third-party apps get theirs from
+- Every view declares one policy with a decorator (`public`, `authenticated`,
+  `clinic_roles(...)` below; `patient_only` and the record-access door in
+  patients.record_access); views of third-party apps get theirs from
   `THIRD_PARTY_POLICIES`, keyed by URL name or namespace. `AccessPolicyMiddleware` answers 404
   for a view without a policy, so a forgotten declaration locks a page instead of opening it.
 - The MFA gate is separate and runs first (clinics.mfa): a policy never has to think about it.
@@ -22,6 +23,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from clinics.models import Membership, Role
 
@@ -30,58 +32,61 @@ logger = logging.getLogger(__name__)
 View = Callable[..., HttpResponse]
 
 
+Check = Callable[[HttpRequest], HttpResponse | None]
+
+
 @dataclass(frozen=True)
 class Policy:
+    """Who may reach a view: `check` lets the request through (None) or stops it (a response
+    or an exception). Feature apps add policies of their own (patients.record_access)."""
+
     name: str
+    check_signed_in: Check | None = None
     roles: frozenset[str] = frozenset()
 
     def check(self, request: HttpRequest) -> HttpResponse | None:
-        """None lets the request through; a response (or an exception) stops it."""
         if self.name == "public":
             return None
-        user = request.user
-        if not user.is_authenticated:
+        if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if self.name == "authenticated":
-            return None
-        if self.name == "clinic_roles":
-            return _check_clinic_role(request, self.roles)
-        if self.name == "patient_only":
-            if user.patient_records.exists():
-                return None
-            raise PermissionDenied
-        if self.name == "superuser":
-            if user.is_superuser:
-                return None
-            raise PermissionDenied
-        raise PermissionDenied  # an unknown policy name denies
+        if self.check_signed_in is None:
+            raise PermissionDenied  # a policy that says nothing denies
+        return self.check_signed_in(request)
 
 
-def _check_clinic_role(request: HttpRequest, roles: frozenset[str]) -> HttpResponse | None:
-    membership = request.membership
-    if membership is None:
-        if Membership.objects.active().filter(user=request.user).exists():
-            # Several clinics and none chosen yet: let the user pick, then come back.
-            return redirect(f"{_url('clinics:switch')}?next={request.get_full_path()}")
-        raise PermissionDenied
-    if membership.role not in roles:
-        raise PermissionDenied
+def _any_signed_in(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-def _url(name: str) -> str:
-    from django.urls import reverse
+def _superuser(request: HttpRequest) -> HttpResponse | None:
+    if request.user.is_superuser:
+        return None
+    raise PermissionDenied
 
-    return reverse(name)
+
+def _clinic_role_check(roles: frozenset[str]) -> Check:
+    def check(request: HttpRequest) -> HttpResponse | None:
+        membership = request.membership
+        if membership is None:
+            if Membership.objects.active().filter(user=request.user).exists():
+                # Several clinics and none chosen yet: let the user pick, then come back.
+                return redirect(f"{reverse('clinics:switch')}?next={request.get_full_path()}")
+            raise PermissionDenied
+        if membership.role not in roles:
+            raise PermissionDenied
+        return None
+
+    return check
 
 
 PUBLIC = Policy("public")
-AUTHENTICATED = Policy("authenticated")
-PATIENT_ONLY = Policy("patient_only")
-SUPERUSER = Policy("superuser")
+AUTHENTICATED = Policy("authenticated", _any_signed_in)
+SUPERUSER = Policy("superuser", _superuser)
 
 
-def _declare(policy: Policy) -> Callable[[View], View]:
+def declare(policy: Policy) -> Callable[[View], View]:
+    """The decorator that gives a view its policy."""
+
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(*args: object, **kwargs: object) -> HttpResponse:
@@ -93,15 +98,19 @@ def _declare(policy: Policy) -> Callable[[View], View]:
     return decorator
 
 
-public = _declare(PUBLIC)
-authenticated = _declare(AUTHENTICATED)
-patient_only = _declare(PATIENT_ONLY)
+public = declare(PUBLIC)
+authenticated = declare(AUTHENTICATED)
+
+
+def clinic_roles_policy(*roles: Role) -> Policy:
+    if not roles:
+        raise ValueError("clinic_roles() needs at least one role.")
+    frozen = frozenset(roles)
+    return Policy("clinic_roles", _clinic_role_check(frozen), frozen)
 
 
 def clinic_roles(*roles: Role) -> Callable[[View], View]:
-    if not roles:
-        raise ValueError("clinic_roles() needs at least one role.")
-    return _declare(Policy("clinic_roles", frozenset(roles)))
+    return declare(clinic_roles_policy(*roles))
 
 
 STAFF_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL, Role.COUNSELLOR)

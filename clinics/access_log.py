@@ -1,32 +1,36 @@
-"""NEN 7513 access log: the one door through which entries are written.
+"""NEN 7513 access log: the one writer of entries, and the door for clinic-level pages.
 
 Invariants:
 - Entries are appended, never changed or deleted by the application: the model and its
   queryset refuse it, the admin is read-only, and on PostgreSQL a trigger refuses UPDATE/DELETE.
 - An entry records the fact, never the data: action, outcome, object type and id, the part of
   the record, who (user and role), for which clinic and patient, when (UTC), from where.
-- Staff reads and changes of a patient record are recorded by the view helpers in
-  patients.views (`staff_patient_or_404`) and by services, not remembered per template.
+- Views never call the writer. Pages of a patient record declare their access with the
+  record-access door (patients.record_access), which writes exactly one entry per request, or
+  one per patient a list shows; clinic-level pages (the log itself) declare it with `logs_access`
+  below. Only services that create a record without a request-bound page write directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import wraps
+
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from clinics.models import AccessAction, AccessLogEntry, AccessOutcome, AccessPart, Clinic
 from clinics.security import client_ip, user_agent
 
 
-def access_log_record(
-    *,
+def _entry(
     request: HttpRequest,
     clinic: Clinic,
     action: AccessAction,
-    patient: models.Model | None = None,
-    obj: models.Model | None = None,
-    part: AccessPart | str = "",
-    outcome: AccessOutcome = AccessOutcome.SUCCESS,
+    patient: models.Model | None,
+    obj: models.Model | None,
+    part: AccessPart | str,
+    outcome: AccessOutcome,
 ) -> AccessLogEntry:
     user = request.user if request.user.is_authenticated else None
     membership = getattr(request, "membership", None)
@@ -34,7 +38,7 @@ def access_log_record(
     if not role and user is not None and user.is_superuser:
         role = "superuser"
     target = obj if obj is not None else patient
-    return AccessLogEntry.objects.create(
+    return AccessLogEntry(
         clinic=clinic,
         user=user,
         user_label=user.email if user is not None else "",
@@ -49,3 +53,63 @@ def access_log_record(
         user_agent=user_agent(request),
         path=request.path[:300],
     )
+
+
+def access_log_record(
+    *,
+    request: HttpRequest,
+    clinic: Clinic,
+    action: AccessAction,
+    patient: models.Model | None = None,
+    obj: models.Model | None = None,
+    part: AccessPart | str = "",
+    outcome: AccessOutcome = AccessOutcome.SUCCESS,
+) -> AccessLogEntry:
+    entry = _entry(request, clinic, action, patient, obj, part, outcome)
+    entry.save()
+    return entry
+
+
+# What every entry of one request shares; each patient shown adds its own id.
+_SHARED_FIELDS = [
+    f
+    for f in AccessLogEntry._meta.concrete_fields
+    if f.name not in ("id", "patient", "object_type", "object_id")
+]
+
+
+def access_log_record_many(
+    *,
+    request: HttpRequest,
+    clinic: Clinic,
+    action: AccessAction,
+    patients: Iterable[models.Model],
+    part: AccessPart | str,
+) -> list[AccessLogEntry]:
+    """One entry per patient a page shows, written as one multi-row INSERT."""
+    first = _entry(request, clinic, action, None, None, part, AccessOutcome.SUCCESS)
+    entries = []
+    for patient in patients:
+        entry = AccessLogEntry(**{f.attname: getattr(first, f.attname) for f in _SHARED_FIELDS})
+        entry.patient_id = patient.pk
+        entry.object_type = patient._meta.label_lower
+        entry.object_id = str(patient.pk)
+        entries.append(entry)
+    return AccessLogEntry.objects.bulk_create(entries) if entries else []
+
+
+def logs_access(
+    action: AccessAction, part: AccessPart | str = ""
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Declare that a clinic-level page (no patient record) is itself logged, once a request.
+    Stack it under the view's access policy, so only allowed requests reach it."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            access_log_record(request=request, clinic=request.clinic, action=action, part=part)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -14,6 +14,20 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def access_log_in_period(
+    entries: QuerySet[AccessLogEntry],
+    *,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> QuerySet[AccessLogEntry]:
+    """Entries from the start of `since` to the end of `until` (local days), newest first."""
+    if since:
+        entries = entries.filter(occurred_at__gte=_day_start(since))
+    if until:
+        entries = entries.filter(occurred_at__lt=_day_start(until + datetime.timedelta(days=1)))
+    return entries.order_by("-occurred_at", "-id")
+
+
 def access_log_list(
     *,
     clinic: Clinic,
@@ -27,27 +41,7 @@ def access_log_list(
         entries = entries.filter(patient_id=patient_id)
     if user_id:
         entries = entries.filter(user_id=user_id)
-    if since:
-        entries = entries.filter(occurred_at__gte=_day_start(since))
-    if until:
-        entries = entries.filter(occurred_at__lt=_day_start(until + datetime.timedelta(days=1)))
-    return entries.order_by("-occurred_at", "-id")
-
-
-def access_log_for_patient_user(
-    *, user: User, since: datetime.date | None = None, until: datetime.date | None = None
-) -> QuerySet[AccessLogEntry]:
-    """Who accessed the records linked to this patient's account, in every clinic."""
-    from patients.models import Patient
-
-    entries = AccessLogEntry.objects.filter(
-        patient_id__in=Patient.objects.filter(user=user).values("pk")
-    ).select_related("clinic")
-    if since:
-        entries = entries.filter(occurred_at__gte=_day_start(since))
-    if until:
-        entries = entries.filter(occurred_at__lt=_day_start(until + datetime.timedelta(days=1)))
-    return entries.order_by("-occurred_at", "-id")
+    return access_log_in_period(entries, since=since, until=until)
 
 
 def clinic_staff_users(*, clinic: Clinic) -> QuerySet[User]:

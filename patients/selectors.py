@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from clinics.models import Clinic, User
-from patients.models import Alert, Measurement, Patient, PatientNameToken
+from clinics.models import AccessLogEntry, Clinic, User
+from clinics.selectors import access_log_in_period
+from patients.models import Alert, Measurement, Patient, PatientInvitation, PatientNameToken
 from portal.crypto import query_digests
 
 
@@ -73,3 +76,17 @@ def dashboard_patients(
 
 def patient_records_of_user(*, user: User) -> QuerySet[Patient]:
     return Patient.objects.filter(user=user).select_related("clinic").order_by("clinic__name")
+
+
+def pending_invitation_of(*, clinic: Clinic, patient: Patient) -> PatientInvitation | None:
+    return PatientInvitation.objects.for_clinic(clinic).pending().filter(patient=patient).first()
+
+
+def access_log_for_patient_user(
+    *, user: User, since: datetime.date | None = None, until: datetime.date | None = None
+) -> QuerySet[AccessLogEntry]:
+    """Who accessed the records linked to this patient's account, in every clinic."""
+    entries = AccessLogEntry.objects.filter(
+        patient_id__in=Patient.objects.filter(user=user).values("pk")
+    ).select_related("clinic")
+    return access_log_in_period(entries, since=since, until=until)

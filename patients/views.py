@@ -5,44 +5,50 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from clinics.access import clinic_roles, patient_only
-from clinics.access_log import access_log_record
 from clinics.forms import AccessLogFilterForm
-from clinics.models import AccessAction, AccessPart, Role
-from clinics.selectors import access_log_for_patient_user
-from clinics.tenancy import get_for_clinic_or_404
+from clinics.models import AccessPart, Role
 from clinics.views.mfa import qr_data_uri
 from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
 from patients.kinds import KINDS
 from patients.measurements.selectors import DASHBOARD_KINDS, dashboard_summaries
-from patients.models import Patient, PatientInvitation
-from patients.selectors import dashboard_patients, patient_list, patient_records_of_user
+from patients.record_access import (
+    RecordCreated,
+    Scope,
+    patient_only,
+    staff_patient_list,
+    staff_record,
+    staff_record_create,
+)
+from patients.selectors import (
+    access_log_for_patient_user,
+    dashboard_patients,
+    patient_list,
+    patient_records_of_user,
+    pending_invitation_of,
+)
 from patients.services import patient_create, patient_invite, patient_update
 from portal.http import posted_data
 
 RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
 
 
-def staff_patient_or_404(
-    request: HttpRequest, patient_id: int, action: AccessAction, part: AccessPart
-) -> Patient:
-    """The active clinic's patient (404 for any other), with the access logged (NEN 7513)."""
-    patient = get_for_clinic_or_404(Patient, request.clinic, pk=patient_id)
-    access_log_record(
-        request=request, clinic=request.clinic, action=action, patient=patient, part=part
-    )
-    return patient
+def _list_part(request: HttpRequest) -> AccessPart:
+    # Measurements and alerts are medical data: only professionals see them on the list.
+    if request.membership.role == Role.PROFESSIONAL:
+        return AccessPart.MEASUREMENTS
+    return AccessPart.PROFILE
 
 
-@clinic_roles(*RECORD_ROLES)
+@staff_patient_list(*RECORD_ROLES, part=_list_part)
 def patient_list_view(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     search = filters.get("q", "").strip()
-    # Measurements and alerts are medical data: only professionals see them on the list.
-    shows_measurements = request.membership.role == Role.PROFESSIONAL
+    shows_measurements = _list_part(request) == AccessPart.MEASUREMENTS
     if shows_measurements:
         patients = dashboard_patients(
             clinic=request.clinic,
@@ -52,26 +58,24 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
         )
     else:
         patients = patient_list(clinic=request.clinic, search=search)
-    if search:
-        access_log_record(
-            request=request, clinic=request.clinic, action=AccessAction.SEARCH, part=AccessPart.NAME
-        )
     page = Paginator(patients, 25).get_page(request.GET.get("page"))
+    shown = list(page)
     summaries = (
-        dashboard_summaries(clinic_id=request.clinic.pk, patients=list(page))
+        dashboard_summaries(clinic_id=request.clinic.pk, patients=shown)
         if shows_measurements
         else {}
     )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
+    return TemplateResponse(
         request,
         "patients/patient_list.html",
         {
             "form": form,
             "page": page,
             "search": search,
-            "rows": [(p, summaries.get(p.pk)) for p in page],
+            "patients_shown": shown,
+            "rows": [(p, summaries.get(p.pk)) for p in shown],
             "shows_measurements": shows_measurements,
             "dashboard_kinds": [KINDS[code] for code in DASHBOARD_KINDS],
             "query": query.urlencode(),
@@ -79,7 +83,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@clinic_roles(*RECORD_ROLES)
+@staff_record_create(*RECORD_ROLES, part=AccessPart.PROFILE)
 def patient_create_view(request: HttpRequest) -> HttpResponse:
     form = PatientForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
@@ -88,37 +92,26 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            access_log_record(
-                request=request,
-                clinic=request.clinic,
-                action=AccessAction.CREATE,
-                patient=patient,
-                part=AccessPart.PROFILE,
-            )
-            return redirect("patients:detail", patient_id=patient.pk)
+            return RecordCreated(patient, reverse("patients:detail", args=[patient.pk]))
     return render(request, "patients/patient_form.html", {"form": form})
 
 
-@clinic_roles(*RECORD_ROLES)
-def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = staff_patient_or_404(request, patient_id, AccessAction.READ, AccessPart.PROFILE)
-    invitation = (
-        PatientInvitation.objects.for_clinic(request.clinic)
-        .pending()
-        .filter(patient=patient)
-        .first()
-    )
+@staff_record(*RECORD_ROLES, part=AccessPart.PROFILE)
+def patient_detail(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(
         request,
         "patients/patient_detail.html",
-        {"patient": patient, "invitation": invitation, "invite_form": PatientInviteForm()},
+        {
+            "patient": scope.patient,
+            "invitation": pending_invitation_of(clinic=request.clinic, patient=scope.patient),
+            "invite_form": PatientInviteForm(),
+        },
     )
 
 
-@clinic_roles(*RECORD_ROLES)
-def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
-    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
-    patient = staff_patient_or_404(request, patient_id, action, AccessPart.PROFILE)
+@staff_record(*RECORD_ROLES, part=AccessPart.PROFILE)
+def patient_edit(request: HttpRequest, scope: Scope) -> HttpResponse:
+    patient = scope.patient
     form = PatientForm(posted_data(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -133,11 +126,10 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 
-@clinic_roles(*RECORD_ROLES)
-def patient_invite_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+@staff_record(*RECORD_ROLES, part=AccessPart.INVITATION)
+def patient_invite_view(request: HttpRequest, scope: Scope) -> HttpResponse:
     """POST makes a new single-use invitation and shows its link and QR code once."""
-    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
-    patient = staff_patient_or_404(request, patient_id, action, AccessPart.INVITATION)
+    patient = scope.patient
     form = PatientInviteForm(posted_data(request), initial={"email": patient.email})
     if request.method == "POST" and form.is_valid():
         try:

@@ -21,6 +21,7 @@ import datetime
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -242,9 +243,9 @@ def _build_world() -> World:
     return world
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[World]:
-    """The cast, made once for the module in a transaction that is rolled back afterwards."""
+@contextmanager
+def world_rolled_back(django_db_blocker: DjangoDbBlocker) -> Iterator[World]:
+    """The cast, made in a transaction that is rolled back afterwards (for a module fixture)."""
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
@@ -255,6 +256,13 @@ def world(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[World]:
+    """The cast, made once for the module."""
+    with world_rolled_back(django_db_blocker) as built:
+        yield built
 
 
 # --- the parameter registry ---------------------------------------------------------------------

@@ -129,8 +129,10 @@ def test_creating_a_patient_record_is_logged_once(client_for, adam, clinic_a):
     )
 
 
-def test_searching_patients_is_logged_once_without_the_search_term(client_for, alice, clinic_a):
-    """A name search writes one search entry; the searched name itself is not stored."""
+def test_a_search_without_matches_is_logged_once_without_the_search_term(
+    client_for, alice, clinic_a
+):
+    """A name search that finds nobody writes one search entry; the name itself is not stored."""
     start = last_pk()
     path = reverse("patients:list")
     assert client_for(alice).get(path, {"q": "Zwaantje"}, **CLIENT).status_code == 200
@@ -145,6 +147,26 @@ def test_searching_patients_is_logged_once_without_the_search_term(client_for, a
         path=path,
     )
     assert "zwaantje" not in str(vars(entry)).lower()
+
+
+def test_a_search_logs_each_patient_it_shows(client_for, alice, clinic_a, patient_a):
+    """Each patient a search shows gets a search entry of its own; the name is not stored."""
+    PatientFactory(clinic=clinic_a, given_name="Zwaantje", family_name="Hoek")
+    start = last_pk()
+    path = reverse("patients:list")
+    assert client_for(alice).get(path, {"q": "Paul"}, **CLIENT).status_code == 200
+    entry = the_new_entry(start)
+    assert_entry(
+        entry,
+        user=alice,
+        role="professional",
+        clinic=clinic_a,
+        action=AccessAction.SEARCH,
+        patient=patient_a,
+        part="measurements",
+        path=path,
+    )
+    assert "paul" not in str(vars(entry)).lower().replace("/patients/", "")
 
 
 def test_viewing_the_access_log_is_itself_logged(client_for, adam, clinic_a):

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from clinics.access import clinic_roles
-from clinics.access_log import access_log_record
+from clinics.access_log import logs_access
 from clinics.forms import AccessLogFilterForm
 from clinics.models import AccessAction, AccessPart, Role
 from clinics.selectors import access_log_list, clinic_staff_users
@@ -44,9 +44,9 @@ def _filtered(request: HttpRequest):
 
 
 @clinic_roles(Role.CLINIC_ADMIN)
+@logs_access(AccessAction.LOG_ACCESS)
 def access_log(request: HttpRequest) -> HttpResponse:
     form, entries = _filtered(request)
-    access_log_record(request=request, clinic=request.clinic, action=AccessAction.LOG_ACCESS)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -69,14 +69,9 @@ class _Echo:
 
 
 @clinic_roles(Role.CLINIC_ADMIN)
+@logs_access(AccessAction.EXPORT, AccessPart.ACCESS_LOG)
 def access_log_export(request: HttpRequest) -> HttpResponse:
     _form, entries = _filtered(request)
-    access_log_record(
-        request=request,
-        clinic=request.clinic,
-        action=AccessAction.EXPORT,
-        part=AccessPart.ACCESS_LOG,
-    )
     writer = csv.writer(_Echo())
 
     def rows():

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics.access import clinic_roles
-from clinics.models import AccessAction, AccessPart, Role
+from clinics.models import AccessPart, Role
 from clinics.tenancy import get_for_clinic_or_404
 from patients.measurements.alerts import (
     alert_acknowledge,
@@ -21,7 +21,7 @@ from patients.measurements.alerts import (
 )
 from patients.measurements.forms import ThresholdRuleForm
 from patients.models import Alert, ThresholdRule
-from patients.views import staff_patient_or_404
+from patients.record_access import Scope, staff_record
 from portal.http import posted_data
 
 
@@ -39,10 +39,9 @@ def _create_from(form: ThresholdRuleForm, request: HttpRequest, patient) -> bool
     return True
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
-    action = AccessAction.UPDATE if request.method == "POST" else AccessAction.READ
-    patient = staff_patient_or_404(request, patient_id, action, AccessPart.ALERTS)
+@staff_record(Role.PROFESSIONAL, part=AccessPart.ALERTS)
+def patient_thresholds(request: HttpRequest, scope: Scope) -> HttpResponse:
+    patient = scope.patient
     form = ThresholdRuleForm(posted_data(request))
     if request.method == "POST" and form.is_valid() and _create_from(form, request, patient):
         return redirect("patients:thresholds", patient_id=patient.pk)
@@ -58,9 +57,9 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @require_POST
-@clinic_roles(Role.PROFESSIONAL)
-def patient_threshold_remove(request: HttpRequest, patient_id: int, rule_id: int) -> HttpResponse:
-    patient = staff_patient_or_404(request, patient_id, AccessAction.UPDATE, AccessPart.ALERTS)
+@staff_record(Role.PROFESSIONAL, part=AccessPart.ALERTS)
+def patient_threshold_remove(request: HttpRequest, scope: Scope, rule_id: int) -> HttpResponse:
+    patient = scope.patient
     rule = get_for_clinic_or_404(ThresholdRule, request.clinic, pk=rule_id, patient=patient)
     rule_deactivate(clinic=request.clinic, actor=request.user, rule=rule)
     messages.success(request, _("The rule has been removed."))
@@ -93,9 +92,9 @@ def clinic_threshold_remove(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 @require_POST
-@clinic_roles(Role.PROFESSIONAL)
-def alert_ack(request: HttpRequest, patient_id: int, alert_id: int) -> HttpResponse:
-    patient = staff_patient_or_404(request, patient_id, AccessAction.UPDATE, AccessPart.ALERTS)
+@staff_record(Role.PROFESSIONAL, part=AccessPart.ALERTS)
+def alert_ack(request: HttpRequest, scope: Scope, alert_id: int) -> HttpResponse:
+    patient = scope.patient
     alert = get_for_clinic_or_404(Alert, request.clinic, pk=alert_id, patient=patient)
     alert_acknowledge(clinic=request.clinic, actor=request.user, alert=alert)
     messages.success(request, _("The alert has been acknowledged."))

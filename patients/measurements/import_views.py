@@ -11,12 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from clinics.access import clinic_roles, patient_only
 from clinics.models import AccessAction, AccessPart, Role
 from patients.imports.base import ImportFormatError
 from patients.imports.generic_csv import CsvHeader
 from patients.measurements.forms import ImportMappingForm, ImportUploadForm
-from patients.measurements.scope import Scope, own_scope, staff_scope
 from patients.measurements.services import (
     import_accepts_mapping,
     import_cancel,
@@ -29,6 +27,7 @@ from patients.measurements.services import (
     progress_key,
 )
 from patients.models import ImportBatch, ImportStatus, MeasurementSource
+from patients.record_access import Scope, own_record, staff_record
 from patients.tasks import import_check_task, import_commit_task
 from portal.http import posted_data
 
@@ -172,63 +171,55 @@ def _cancel(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
     return redirect(scope.url("measurements"))
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def import_new(request: HttpRequest, patient_id: int) -> HttpResponse:
-    action = AccessAction.CREATE if request.method == "POST" else AccessAction.READ
-    return _upload(request, staff_scope(request, patient_id, action, AccessPart.IMPORT))
+@staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT, write=AccessAction.CREATE)
+def import_new(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _upload(request, scope)
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def import_detail(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
-    return _detail(
-        request, staff_scope(request, patient_id, AccessAction.READ, AccessPart.IMPORT), batch_id
-    )
+@staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT)
+def import_detail(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _detail(request, scope, batch_id)
 
 
 @require_POST
-@clinic_roles(Role.PROFESSIONAL)
-def import_confirm(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
-    return _confirm(
-        request, staff_scope(request, patient_id, AccessAction.CREATE, AccessPart.IMPORT), batch_id
-    )
+@staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT, write=AccessAction.CREATE)
+def import_confirm(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _confirm(request, scope, batch_id)
 
 
 @require_POST
-@clinic_roles(Role.PROFESSIONAL)
-def import_cancel_view(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
-    return _cancel(
-        request, staff_scope(request, patient_id, AccessAction.UPDATE, AccessPart.IMPORT), batch_id
-    )
+@staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT)
+def import_cancel_view(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _cancel(request, scope, batch_id)
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def import_mapping(request: HttpRequest, patient_id: int, batch_id: int) -> HttpResponse:
-    action = AccessAction.CREATE if request.method == "POST" else AccessAction.READ
-    return _mapping(request, staff_scope(request, patient_id, action), batch_id)
+@staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT)
+def import_mapping(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _mapping(request, scope, batch_id)
 
 
-@patient_only
-def my_import_mapping(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
-    return _mapping(request, own_scope(request, record_id), batch_id)
+@own_record
+def my_import_mapping(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _mapping(request, scope, batch_id)
 
 
-@patient_only
-def my_import_new(request: HttpRequest, record_id: int) -> HttpResponse:
-    return _upload(request, own_scope(request, record_id))
+@own_record
+def my_import_new(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _upload(request, scope)
 
 
-@patient_only
-def my_import_detail(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
-    return _detail(request, own_scope(request, record_id), batch_id)
+@own_record
+def my_import_detail(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _detail(request, scope, batch_id)
 
 
 @require_POST
-@patient_only
-def my_import_confirm(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
-    return _confirm(request, own_scope(request, record_id), batch_id)
+@own_record
+def my_import_confirm(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _confirm(request, scope, batch_id)
 
 
 @require_POST
-@patient_only
-def my_import_cancel(request: HttpRequest, record_id: int, batch_id: int) -> HttpResponse:
-    return _cancel(request, own_scope(request, record_id), batch_id)
+@own_record
+def my_import_cancel(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+    return _cancel(request, scope, batch_id)

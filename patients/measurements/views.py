@@ -10,8 +10,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from clinics.access import clinic_roles, patient_only
-from clinics.access_log import access_log_record
 from clinics.models import AccessAction, AccessPart, Role
 from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.measurements.alerts import open_alerts
@@ -19,7 +17,6 @@ from patients.measurements.charts import chart_and_stats
 from patients.measurements.fhir_export import measurements_bundle
 from patients.measurements.forms import MeasurementForm, PeriodForm
 from patients.measurements.home_bp import esh_home_average
-from patients.measurements.scope import Scope, own_scope, staff_scope
 from patients.measurements.selectors import (
     DEFAULT_PERIOD,
     latest_per_kind,
@@ -28,6 +25,7 @@ from patients.measurements.selectors import (
 )
 from patients.measurements.services import measurement_record
 from patients.models import Alert, Measurement
+from patients.record_access import Scope, own_record, staff_record
 from portal.http import CountedPaginator, posted_data
 
 # --- the measurement page --------------------------------------------------------------------
@@ -46,7 +44,7 @@ def _page(request: HttpRequest, scope: Scope) -> HttpResponse:
         "kind": KINDS.get(kind),
         "period": period,
         "periods": filters.fields["period"].choices,
-        "alerts": _shown_alerts(request, scope),
+        "alerts": _shown_alerts(scope),
     }
     if kind in KINDS:
         chart, stats = chart_and_stats(patient=scope.patient, kind=kind, since=since)
@@ -63,30 +61,21 @@ def _page(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(request, "patients/measurement_list.html", context)
 
 
-def _shown_alerts(request: HttpRequest, scope: Scope) -> list[Alert]:
-    """Open alerts, for professionals only; showing them is logged (NEN 7513)."""
+def _shown_alerts(scope: Scope) -> list[Alert]:
+    """Open alerts, for professionals only (part of the measurements the page logs)."""
     if not scope.is_staff:
         return []
-    alerts = list(open_alerts(clinic_id=scope.patient.clinic_id, patient=scope.patient))
-    if alerts:
-        access_log_record(
-            request=request,
-            clinic=scope.patient.clinic,
-            action=AccessAction.READ,
-            patient=scope.patient,
-            part=AccessPart.ALERTS,
-        )
-    return alerts
+    return list(open_alerts(clinic_id=scope.patient.clinic_id, patient=scope.patient))
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
-    return _page(request, staff_scope(request, patient_id, AccessAction.READ))
+@staff_record(Role.PROFESSIONAL, part=AccessPart.MEASUREMENTS)
+def measurements(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _page(request, scope)
 
 
-@patient_only
-def my_measurements(request: HttpRequest, record_id: int) -> HttpResponse:
-    return _page(request, own_scope(request, record_id))
+@own_record
+def my_measurements(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _page(request, scope)
 
 
 # --- manual entry ----------------------------------------------------------------------------
@@ -116,15 +105,14 @@ def _add(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def measurement_add(request: HttpRequest, patient_id: int) -> HttpResponse:
-    action = AccessAction.CREATE if request.method == "POST" else AccessAction.READ
-    return _add(request, staff_scope(request, patient_id, action))
+@staff_record(Role.PROFESSIONAL, part=AccessPart.MEASUREMENTS, write=AccessAction.CREATE)
+def measurement_add(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _add(request, scope)
 
 
-@patient_only
-def my_measurement_add(request: HttpRequest, record_id: int) -> HttpResponse:
-    return _add(request, own_scope(request, record_id))
+@own_record
+def my_measurement_add(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _add(request, scope)
 
 
 # --- FHIR export -----------------------------------------------------------------------------
@@ -144,11 +132,11 @@ def _fhir_download(scope: Scope) -> HttpResponse:
     return response
 
 
-@clinic_roles(Role.PROFESSIONAL)
-def fhir_export(request: HttpRequest, patient_id: int) -> HttpResponse:
-    return _fhir_download(staff_scope(request, patient_id, AccessAction.EXPORT))
+@staff_record(Role.PROFESSIONAL, part=AccessPart.MEASUREMENTS, read=AccessAction.EXPORT)
+def fhir_export(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _fhir_download(scope)
 
 
-@patient_only
-def my_fhir_export(request: HttpRequest, record_id: int) -> HttpResponse:
-    return _fhir_download(own_scope(request, record_id))
+@own_record
+def my_fhir_export(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _fhir_download(scope)

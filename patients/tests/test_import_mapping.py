@@ -129,8 +129,9 @@ def test_a_valid_mapping_gives_a_preview_then_imports_with_provenance(client_for
     assert batch.errors[0]["line"] == 5
     assert not Measurement.objects.exists()
     assert "Import 7 readings" in client.get(detail).content.decode()
+    # Choosing the columns changes the import: logged as such (it once logged "measurements").
     assert AccessLogEntry.objects.filter(
-        patient=patient_a, action=AccessAction.CREATE, part=AccessPart.MEASUREMENTS
+        patient=patient_a, action=AccessAction.UPDATE, part=AccessPart.IMPORT
     ).exists()
 
     stored = stored_file(batch)
