@@ -3,24 +3,31 @@
 from django.apps import apps
 from django.core import checks
 
+from clinics.encryption import field_key_verify_against_database
+from clinics.models import Clinic
 from clinics.tenancy import ClinicOwnedModel, ClinicQuerySet
+from portal.crypto import FieldDecryptionError
 
 
 @checks.register()
 def clinic_owned_models_are_scoped(app_configs, **kwargs):
-    """A model with a `clinic` foreign key must inherit ClinicOwnedModel (for_clinic scoping)."""
+    """A model that points to a clinic must inherit ClinicOwnedModel (for_clinic scoping).
+
+    Every installed model is looked at, whatever its app: a new app is checked the day it is
+    added, without anyone adding it to a list.
+    """
     errors = []
     for model in apps.get_models():
-        if model._meta.app_label not in ("clinics", "patients", "messaging"):
-            continue
-        field_names = {f.name for f in model._meta.get_fields()}
+        points_to_clinic = any(
+            f.many_to_one and f.related_model is Clinic for f in model._meta.concrete_fields
+        )
         is_scoped = issubclass(model, ClinicOwnedModel) and isinstance(
             model._default_manager.get_queryset(), ClinicQuerySet
         )
-        if "clinic" in field_names and not is_scoped:
+        if points_to_clinic and not is_scoped:
             errors.append(
                 checks.Error(
-                    f"{model._meta.label} has a clinic but is not a ClinicOwnedModel.",
+                    f"{model._meta.label} points to a clinic but is not a ClinicOwnedModel.",
                     hint="Inherit clinics.tenancy.ClinicOwnedModel so queries use for_clinic().",
                     obj=model,
                     id="clinics.E001",
@@ -31,8 +38,6 @@ def clinic_owned_models_are_scoped(app_configs, **kwargs):
 
 @checks.register(checks.Tags.database)
 def field_key_reads_stored_data(app_configs, **kwargs):
-    from portal.crypto import FieldDecryptionError, field_key_verify_against_database
-
     try:
         field_key_verify_against_database()
     except FieldDecryptionError as exc:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Role
-from patients.models import age_on
+from portal.dates import age_on
 
 
 class PatientSignupForm(forms.Form):

@@ -1,25 +1,61 @@
-"""The invitation a visitor is accepting, remembered in the session while they sign up or in."""
+"""Invitation kinds, and the invitation a visitor is accepting, remembered in the session while
+they sign up or in.
+
+Kinds are registered, not named here: clinics registers its staff invitations below, and each
+feature app registers its own in its AppConfig.ready() (patients: "patient"), so this layer
+knows no feature.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from allauth.account.adapter import get_adapter
 from django.http import HttpRequest
 
-from clinics.models import InvitationBase, StaffInvitation
-from clinics.services import invitation_by_token
+from clinics.models import InvitationBase, StaffInvitation, User
+from clinics.services import invitation_by_token, staff_invitation_accept
 
 SESSION_KEY = "pending_invitation"
 
 
-def invitation_models() -> dict[str, type[InvitationBase]]:
-    from patients.models import PatientInvitation
+@dataclass(frozen=True)
+class InvitationKind:
+    model: type[InvitationBase]
+    # Links the signed-in user (raises ValidationError when they may not accept it); returns the
+    # Membership for a staff invitation, so the new clinic becomes the active one.
+    accept: Callable[..., object]
 
-    return {"staff": StaffInvitation, "patient": PatientInvitation}
+
+_KINDS: dict[str, InvitationKind] = {}
+
+
+def invitation_kind_register(
+    name: str, *, model: type[InvitationBase], accept: Callable[..., object]
+) -> None:
+    _KINDS[name] = InvitationKind(model, accept)
+
+
+def invitation_kind(name: str) -> InvitationKind | None:
+    return _KINDS.get(name)
+
+
+def invitation_accept(name: str, *, invitation: InvitationBase, user: User) -> object:
+    return _KINDS[name].accept(invitation=invitation, user=user)
+
+
+invitation_kind_register("staff", model=StaffInvitation, accept=staff_invitation_accept)
+
+
+def invitation_for(name: str, token: str) -> InvitationBase | None:
+    kind = invitation_kind(name)
+    return invitation_by_token(kind.model, token) if kind is not None else None
 
 
 def pending_invitation_remember(request: HttpRequest, kind: str, token: str) -> None:
     request.session[SESSION_KEY] = {"kind": kind, "token": token}
-    invitation = invitation_by_token(invitation_models()[kind], token)
+    invitation = invitation_for(kind, token)
     email = getattr(invitation, "email", "")
     if email:
         # The link arrived at this address: signing up with it needs no second confirmation.
@@ -28,6 +64,6 @@ def pending_invitation_remember(request: HttpRequest, kind: str, token: str) -> 
 
 def pending_invitation(request: HttpRequest) -> InvitationBase | None:
     pending = request.session.get(SESSION_KEY)
-    if not isinstance(pending, dict) or pending.get("kind") not in ("staff", "patient"):
+    if not isinstance(pending, dict):
         return None
-    return invitation_by_token(invitation_models()[pending["kind"]], str(pending.get("token")))
+    return invitation_for(str(pending.get("kind")), str(pending.get("token")))

@@ -139,13 +139,6 @@ def membership_remove(*, clinic: Clinic, actor: User, membership: Membership) ->
     membership.save(update_fields=["is_active", "ended_at"])
 
 
-@transaction.atomic
-def user_deactivate(*, user: User) -> None:
-    """The authentication backend refuses inactive users, so their open sessions end at once."""
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-
-
 def invitations_purge_expired(*, older_than_days: int = 30) -> int:
     """Delete invitations that expired or were used long ago: they only held a token digest."""
     from patients.models import PatientInvitation

@@ -64,14 +64,13 @@ def active_membership(request: HttpRequest) -> Membership | None:
 def active_memberships(request: HttpRequest) -> list[Membership]:
     """All of the user's active memberships, fetched once per request: the active clinic and
     the navigation's clinic switcher both need them."""
-    from clinics.models import Membership
-
     if not hasattr(request, "_active_memberships"):
         user = request.user
         request._active_memberships = (
             list(
-                Membership.objects.active()
-                .filter(user=user)
+                # Through the user's relation: this module is below the models (they inherit
+                # ClinicOwnedModel from it), so it never imports them.
+                user.memberships.active()
                 .select_related("clinic")
                 # For the navigation's "my records" links, in the same query (every page).
                 .annotate(user_has_patient_records=Exists(user.patient_records.all()))

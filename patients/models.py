@@ -1,32 +1,35 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, InvitationBase
 from clinics.tenancy import ClinicOwnedModel, ClinicQuerySet
+from patients.kinds import BLOOD_PRESSURE, KINDS
 from portal.crypto import (
     StrictEncryptedCharField,
     StrictEncryptedDateField,
     StrictEncryptedEmailField,
     StrictEncryptedTextField,
 )
+from portal.dates import age_on
 
 
 def kind_label(code: str) -> str:
-    from patients.kinds import KINDS
-
     kind = KINDS.get(code)
     return str(kind.label) if kind else code
 
 
-def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
-    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
-    return day.year - date_of_birth.year - before_birthday
+def fixed_decimals(value: Decimal | int | None, decimals: int) -> str:
+    if value is None:
+        return "–"
+    return f"{Decimal(value):.{decimals}f}"
 
 
 class Patient(ClinicOwnedModel):
@@ -272,6 +275,28 @@ class ThresholdRule(ClinicOwnedModel):
     def get_kind_label(self) -> str:
         return kind_label(self.kind)
 
+    def describe(self) -> str:
+        """The rule in a sentence, as the rule lists and an alert show it."""
+        kind = KINDS[self.kind]
+        unit = kind.unit_display
+        if self.rule_type == RuleType.NO_READING:
+            return gettext("no reading for %(days)s days") % {"days": self.days}
+        if self.rule_type == RuleType.CHANGE:
+            return gettext("more than %(change)s %(unit)s away from %(baseline)s %(unit)s") % {
+                "change": fixed_decimals(self.max_change, kind.decimals),
+                "baseline": fixed_decimals(self.baseline, kind.decimals),
+                "unit": unit,
+            }
+        if self.kind == BLOOD_PRESSURE:
+            limit = (
+                f"{fixed_decimals(self.limit, 0)}/{fixed_decimals(self.limit_diastolic, 0)} mmHg"
+            )
+        else:
+            limit = f"{fixed_decimals(self.limit, kind.decimals)} {unit}"
+        if self.rule_type == RuleType.UPPER:
+            return gettext("above %(limit)s") % {"limit": limit}
+        return gettext("below %(limit)s") % {"limit": limit}
+
 
 class AlertQuerySet(ClinicQuerySet):
     def open(self) -> AlertQuerySet:
@@ -316,6 +341,4 @@ class Alert(ClinicOwnedModel):
 
     @property
     def rule_text(self) -> str:
-        from patients.measurements.alerts import describe_rule
-
-        return describe_rule(self.rule) if self.rule is not None else ""
+        return self.rule.describe() if self.rule is not None else ""

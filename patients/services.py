@@ -15,7 +15,7 @@ from clinics.emails import send_templated_mail
 from clinics.models import Clinic, User
 from clinics.services import absolute_url, invitation_expiry, invitation_new_token
 from patients.models import Patient, PatientInvitation, PatientNameToken
-from portal.crypto import name_index_digests
+from portal.crypto import blind_index_key, name_index_digests
 
 PATIENT_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone", "notes")
 
@@ -27,6 +27,31 @@ def patient_index_names(patient: Patient, *, key: bytes | None = None) -> None:
     PatientNameToken.objects.bulk_create(
         [PatientNameToken(clinic_id=patient.clinic_id, patient=patient, digest=d) for d in digests]
     )
+
+
+def patients_reindex_names(*, batch_size: int = 500) -> str:
+    """After a key rotation: rebuild the name index of every patient whose tokens were made
+    under another key, clinic by clinic, a batch a transaction. Safe to run again."""
+    key = blind_index_key()
+    reindexed = total = 0
+    for clinic_id in Clinic.objects.order_by("pk").values_list("pk", flat=True):
+        ids = Patient.objects.for_clinic(clinic_id).order_by("pk").values_list("pk", flat=True)
+        for start in range(0, ids.count(), batch_size):
+            chunk = list(ids[start : start + batch_size])
+            with transaction.atomic():
+                batch = (
+                    Patient.objects.for_clinic(clinic_id)
+                    .select_for_update()
+                    .filter(pk__in=chunk)
+                    .prefetch_related("name_tokens")
+                )
+                for patient in batch:
+                    expected = name_index_digests(patient.given_name, patient.family_name, key=key)
+                    if {t.digest for t in patient.name_tokens.all()} != expected:
+                        patient_index_names(patient, key=key)
+                        reindexed += 1
+            total += len(chunk)
+    return f"Patient name index: {reindexed} of {total} patients re-indexed."
 
 
 def _validate_date_of_birth(date_of_birth: datetime.date) -> None:

@@ -6,6 +6,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 application = get_asgi_application()
 
-from portal.crypto import field_key_verify_against_database  # noqa: E402
+from clinics.encryption import field_key_verify_against_database  # noqa: E402
 
 field_key_verify_against_database()

@@ -15,6 +15,8 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _verify_field_key_on_worker_start(**_kwargs: object) -> None:
     """A worker with the wrong encryption key must refuse to start, like the web process."""
-    from portal.crypto import field_key_verify_against_database
+    # Imported here, not at the top: this module is loaded before Django's apps are (the models
+    # cannot be imported yet), not to dodge a cycle.
+    from clinics.encryption import field_key_verify_against_database
 
     field_key_verify_against_database()

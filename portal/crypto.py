@@ -6,7 +6,8 @@ Invariants:
   `FieldDecryptionError` instead, so ciphertext is never shown as data.
 - A missing or malformed FIELD_ENCRYPTION_KEY fails at start-up (the library's import, checked
   again in `field_key_check_configuration`); a well-formed but wrong key fails at start-up through
-  `field_key_verify_against_database`, which the WSGI/ASGI entry points and Celery workers call.
+  `clinics.encryption.field_key_verify_against_database`, which the WSGI/ASGI entry points and
+  Celery workers call.
 - Searchable names are stored as keyed hashes (blind index) derived from the current field key;
   rotating the key re-encrypts every encrypted field and rebuilds the index
   (`manage.py rotate_field_key`).
@@ -17,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
+from collections.abc import Callable
 
 import cryptography.fernet
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError
 from encrypted_model_fields import fields as encrypted_fields
 
 
@@ -81,35 +83,24 @@ def build_crypter(keys: list[str]) -> cryptography.fernet.MultiFernet:
 
 def field_key_check_configuration() -> None:
     """Fail loudly when the configured key list is missing or malformed."""
-    from django.conf import settings
-
     keys = settings.FIELD_ENCRYPTION_KEY
     build_crypter(list(keys) if isinstance(keys, list | tuple) else [keys])
 
 
-CANARY_PLAINTEXT = "field-key-canary-v1"
+# --- after a key rotation ---------------------------------------------------------------------
+
+# Rebuilders of what is keyed by the first field key, registered by the apps that own it; each
+# takes `batch_size` and returns one line for the operator.
+_KEY_ROTATED_HOOKS: list[Callable[..., str]] = []
 
 
-def field_key_verify_against_database() -> None:
-    """Refuse to start when the key cannot read what is stored.
+def field_key_rotated_hook_register(hook: Callable[..., str]) -> None:
+    if hook not in _KEY_ROTATED_HOOKS:
+        _KEY_ROTATED_HOOKS.append(hook)
 
-    The canary row is written under the first key on first start and re-encrypted by key rotation.
-    A database that is not migrated yet has nothing to protect: the check is skipped.
-    """
-    from clinics.models import EncryptionCanary
 
-    try:
-        canary = EncryptionCanary.objects.first()
-    except DatabaseError:
-        return
-    if canary is None:
-        try:
-            EncryptionCanary.objects.create(value=CANARY_PLAINTEXT)
-        except DatabaseError:
-            return
-        return
-    if canary.value != CANARY_PLAINTEXT:
-        raise FieldDecryptionError("FIELD_ENCRYPTION_KEY decrypts the canary to the wrong value.")
+def field_key_rotated_hooks() -> list[Callable[..., str]]:
+    return list(_KEY_ROTATED_HOOKS)
 
 
 # --- blind index ------------------------------------------------------------------------------
@@ -120,8 +111,6 @@ MIN_PREFIX_LENGTH = 2
 
 def blind_index_key() -> bytes:
     """A key for name search, derived from the current (first) field key."""
-    from django.conf import settings
-
     keys = settings.FIELD_ENCRYPTION_KEY
     first = keys[0] if isinstance(keys, list | tuple) else keys
     return hmac.new(first.encode("utf-8"), _INDEX_CONTEXT, hashlib.sha256).digest()

@@ -7,6 +7,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 application = get_wsgi_application()
 
 # Refuse to serve with a key that cannot read the stored data (never ciphertext as data).
-from portal.crypto import field_key_verify_against_database  # noqa: E402
+from clinics.encryption import field_key_verify_against_database  # noqa: E402
 
 field_key_verify_against_database()

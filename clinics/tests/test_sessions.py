@@ -21,7 +21,6 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinics.services import user_deactivate
 from clinics.tests.factories import DEFAULT_PASSWORD
 from clinics.tests.flows import current_code, password_login, submit_code
 
@@ -76,12 +75,14 @@ def test_logout_by_get_does_not_end_the_session(alice, patient_a):
 
 
 def test_deactivating_a_user_ends_their_open_sessions(client_for, alice, patient_a):
-    """user_deactivate: the next request of every open session is anonymous."""
+    """An account switched off (the operator's admin unticks "active"): the next request of
+    every open session is anonymous."""
     # A TOTP code works once, so the second browser signs in without the login form.
     first, second = sign_in(alice), client_for(alice)
     assert reaches_patient_list(first)
 
-    user_deactivate(user=alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
 
     assert not reaches_patient_list(first)
     assert not reaches_patient_list(second)

@@ -106,10 +106,3 @@ def test_a_clinic_cannot_be_picked_without_a_membership(client_for, alice, clini
     client = client_for(alice)
     assert client.post(reverse("clinics:switch"), {"clinic": clinic_b.pk}).status_code == 404
     assert "Fysio Noord" in client.get(reverse("patients:list")).content.decode()
-
-
-def test_every_model_with_a_clinic_is_clinic_owned():
-    """The tenancy system check reports nothing for the project's models."""
-    from clinics.checks import clinic_owned_models_are_scoped
-
-    assert clinic_owned_models_are_scoped(None) == []

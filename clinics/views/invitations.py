@@ -8,21 +8,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from clinics.access import public
-from clinics.invitations import SESSION_KEY, invitation_models, pending_invitation_remember
-from clinics.services import invitation_by_token, staff_invitation_accept
+from clinics.invitations import (
+    SESSION_KEY,
+    invitation_accept,
+    invitation_for,
+    pending_invitation_remember,
+)
+from clinics.models import Membership
 from clinics.tenancy import clinic_set_active
 
 
-def _accept(kind: str, invitation, user):
-    from patients.services import patient_invitation_accept
-
-    if kind == "staff":
-        return staff_invitation_accept(invitation=invitation, user=user)
-    return patient_invitation_accept(invitation=invitation, user=user)
-
-
 def _landing(request: HttpRequest, kind: str, token: str) -> HttpResponse:
-    invitation = invitation_by_token(invitation_models()[kind], token)
+    invitation = invitation_for(kind, token)
     if invitation is None:
         return render(request, "clinics/invitation_invalid.html", status=404)
     if not request.user.is_authenticated:
@@ -34,12 +31,12 @@ def _landing(request: HttpRequest, kind: str, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         try:
-            accepted = _accept(kind, invitation, request.user)
+            accepted = invitation_accept(kind, invitation=invitation, user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("home")
         request.session.pop(SESSION_KEY, None)
-        if kind == "staff":
+        if isinstance(accepted, Membership):
             clinic_set_active(request, accepted)
         messages.success(request, _("Welcome to %(clinic)s.") % {"clinic": invitation.clinic})
         return redirect("home")

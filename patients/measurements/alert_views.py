@@ -14,7 +14,6 @@ from clinics.models import AccessPart, Role
 from clinics.tenancy import get_for_clinic_or_404
 from patients.measurements.alerts import (
     alert_acknowledge,
-    describe_rule,
     effective_rules,
     rule_create,
     rule_deactivate,
@@ -26,7 +25,7 @@ from portal.http import posted_data
 
 
 def _rule_rows(rules: list[ThresholdRule]) -> list[tuple[ThresholdRule, str]]:
-    return [(rule, describe_rule(rule)) for rule in rules]
+    return [(rule, rule.describe()) for rule in rules]
 
 
 def _create_from(form: ThresholdRuleForm, request: HttpRequest, patient) -> bool:

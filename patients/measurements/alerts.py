@@ -26,7 +26,14 @@ from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, User
 from patients.kinds import BLOOD_PRESSURE, KINDS
-from patients.models import Alert, Measurement, Patient, RuleType, ThresholdRule
+from patients.models import (
+    Alert,
+    Measurement,
+    Patient,
+    RuleType,
+    ThresholdRule,
+    fixed_decimals,
+)
 
 BASELINE_DAYS = 30
 
@@ -56,37 +63,11 @@ def open_alerts(*, clinic_id: int, patient: Patient) -> QuerySet[Alert]:
 # --- describing values -------------------------------------------------------------------------
 
 
-def _number(value: Decimal | int | None, decimals: int) -> str:
-    if value is None:
-        return "–"
-    return f"{Decimal(value):.{decimals}f}"
-
-
 def describe_value(m: Measurement) -> str:
     kind = KINDS[m.kind]
     if m.kind == BLOOD_PRESSURE:
         return f"{m.systolic}/{m.diastolic} mmHg"
-    return f"{_number(m.value, kind.decimals)} {kind.unit_display}".strip()
-
-
-def describe_rule(rule: ThresholdRule) -> str:
-    kind = KINDS[rule.kind]
-    unit = kind.unit_display
-    if rule.rule_type == RuleType.NO_READING:
-        return _("no reading for %(days)s days") % {"days": rule.days}
-    if rule.rule_type == RuleType.CHANGE:
-        return _("more than %(change)s %(unit)s away from %(baseline)s %(unit)s") % {
-            "change": _number(rule.max_change, kind.decimals),
-            "baseline": _number(rule.baseline, kind.decimals),
-            "unit": unit,
-        }
-    if rule.kind == BLOOD_PRESSURE:
-        limit = f"{_number(rule.limit, 0)}/{_number(rule.limit_diastolic, 0)} mmHg"
-    else:
-        limit = f"{_number(rule.limit, kind.decimals)} {unit}"
-    if rule.rule_type == RuleType.UPPER:
-        return _("above %(limit)s") % {"limit": limit}
-    return _("below %(limit)s") % {"limit": limit}
+    return f"{fixed_decimals(m.value, kind.decimals)} {kind.unit_display}".strip()
 
 
 # --- evaluation --------------------------------------------------------------------------------

@@ -179,13 +179,6 @@ def _thresholds(patient: Patient, kind: Kind) -> list[dict[str, object]]:
     return lines
 
 
-def chart_series(
-    *, patient: Patient, kind: str, since: datetime.datetime | None
-) -> dict[str, object]:
-    """The patient's readings of `kind` since `since` (None: all), ready for `json_script`."""
-    return chart_and_stats(patient=patient, kind=kind, since=since)[0]
-
-
 def chart_and_stats(
     *, patient: Patient, kind: str, since: datetime.datetime | None
 ) -> tuple[dict[str, object], PeriodStats]:

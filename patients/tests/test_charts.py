@@ -12,13 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patients.imports.base import Reading
-from patients.measurements.charts import MAX_RAW_POINTS, chart_and_stats, chart_series
+from patients.measurements.charts import MAX_RAW_POINTS, chart_and_stats
 from patients.measurements.selectors import period_start
 from patients.measurements.services import measurement_from
 from patients.models import Measurement, MeasurementSource
 from patients.tests.factories import add_measurement
 
 pytestmark = pytest.mark.django_db
+
+
+def chart_series(**kwargs):
+    """The chart half of chart_and_stats (its statistics are tested further down)."""
+    return chart_and_stats(**kwargs)[0]
+
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

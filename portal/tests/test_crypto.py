@@ -19,15 +19,12 @@ from django.utils import timezone
 from encrypted_model_fields import fields as encrypted_fields
 
 from clinics.checks import field_key_reads_stored_data
+from clinics.encryption import field_key_verify_against_database
 from clinics.models import EncryptionCanary
 from patients.models import Patient, PatientInvitation, PatientNameToken
 from patients.selectors import patient_list
 from patients.services import patient_create
-from portal.crypto import (
-    FieldDecryptionError,
-    build_crypter,
-    field_key_verify_against_database,
-)
+from portal.crypto import FieldDecryptionError, build_crypter
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 KEY_A = Fernet.generate_key().decode()

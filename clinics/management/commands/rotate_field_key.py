@@ -13,8 +13,9 @@ Invariants:
 - Each batch is one transaction over rows locked with SELECT ... FOR UPDATE, so a concurrent
   edit is never overwritten with the value read before it; a value that no configured key can
   decrypt aborts the run with the batch rolled back.
-- The blind index of patient names is keyed by a key derived from the first field key
-  (portal.crypto.blind_index_key), so it is rebuilt under the new key afterwards.
+- What is keyed by a key derived from the first field key (the blind index of patient names,
+  portal.crypto.blind_index_key) is rebuilt afterwards by the hooks apps register
+  (`field_key_rotated_hook_register`), so this command names no feature.
 """
 
 from __future__ import annotations
@@ -29,10 +30,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast
 from encrypted_model_fields import fields as encrypted_fields
 
-from clinics.models import Clinic
-from patients.models import Patient
-from patients.services import patient_index_names
-from portal.crypto import blind_index_key, build_crypter, name_index_digests
+from portal.crypto import build_crypter, field_key_rotated_hooks
 
 
 def encrypted_models() -> Iterator[tuple[type[models.Model], list[models.Field]]]:
@@ -62,8 +60,8 @@ def _chunks(values: Iterator[int], size: int) -> Iterator[list[int]]:
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt all encrypted fields under the first FIELD_ENCRYPTION_KEY and rebuild the "
-        "patient name index. Safe to run again."
+        "Re-encrypt all encrypted fields under the first FIELD_ENCRYPTION_KEY and rebuild what is "
+        "keyed by it (the patient name index). Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -81,7 +79,9 @@ class Command(BaseCommand):
             primary = cryptography.fernet.Fernet(keys[0])
             for model, fields in encrypted_models():
                 self._rotate_model(model, fields, crypter, primary, batch_size)
-            self._reindex_patients(batch_size)
+            # What depends on the key beyond the fields (patients' blind name index).
+            for hook in field_key_rotated_hooks():
+                self.stdout.write(hook(batch_size=batch_size))
         finally:
             encrypted_fields.CRYPTER = previous
 
@@ -158,31 +158,3 @@ class Command(BaseCommand):
                 f"{obj._meta.label} {obj.pk}: a value cannot be decrypted with any key of "
                 "FIELD_ENCRYPTION_KEY. Nothing of this batch was changed."
             ) from exc
-
-    def _reindex_patients(self, batch_size: int) -> None:
-        key = blind_index_key()
-        reindexed = total = 0
-        for clinic in Clinic.objects.order_by("pk"):
-            patients = (
-                Patient.objects.for_clinic(clinic)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-                .iterator(chunk_size=batch_size)
-            )
-            for chunk in _chunks(patients, batch_size):
-                with transaction.atomic():
-                    batch = (
-                        Patient.objects.for_clinic(clinic)
-                        .select_for_update()
-                        .filter(pk__in=chunk)
-                        .prefetch_related("name_tokens")
-                    )
-                    for patient in batch:
-                        expected = name_index_digests(
-                            patient.given_name, patient.family_name, key=key
-                        )
-                        if {t.digest for t in patient.name_tokens.all()} != expected:
-                            patient_index_names(patient, key=key)
-                            reindexed += 1
-                total += len(chunk)
-        self.stdout.write(f"Patient name index: {reindexed} of {total} patients re-indexed.")

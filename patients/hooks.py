@@ -1,0 +1,14 @@
+"""What patients plugs into the layers below it, registered once from PatientsConfig.ready():
+the patient invitation kind (clinics.invitations), the demo patients (clinics.demo) and the
+rebuild of the name index after a key rotation (portal.crypto)."""
+
+from clinics.demo import demo_seeder_register
+from clinics.invitations import invitation_kind_register
+from patients.demo import patients_demo_seed
+from patients.models import PatientInvitation
+from patients.services import patient_invitation_accept, patients_reindex_names
+from portal.crypto import field_key_rotated_hook_register
+
+invitation_kind_register("patient", model=PatientInvitation, accept=patient_invitation_accept)
+field_key_rotated_hook_register(patients_reindex_names)
+demo_seeder_register(patients_demo_seed)
