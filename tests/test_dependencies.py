@@ -75,13 +75,11 @@ def imports_of(tree: ast.AST) -> list[tuple[str, ast.AST, list[str]]]:
 
 def function_of(tree: ast.AST, target: ast.AST) -> str | None:
     """The name of the innermost function holding `target`, or None at module level."""
-    holder = None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            if any(child is target for child in ast.walk(node)):
-                if holder is None or any(c is node for c in ast.walk(holder)):
-                    holder = node
-    return holder.name if holder is not None else None
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    node = parents.get(target)
+    while node is not None and not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        node = parents.get(node)
+    return node.name if node is not None else None
 
 
 FILES = source_files()
