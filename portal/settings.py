@@ -94,6 +94,18 @@ TEMPLATES = [
             ],
         },
     },
+    # The row partials of the long tables (patients/templatetags/measurement_tables.py) only:
+    # Django's engine was too slow for them.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "portal.jinja2.environment",
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+        },
+    },
 ]
 
 # --- data ---------------------------------------------------------------------------------------

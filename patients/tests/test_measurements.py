@@ -1,5 +1,6 @@
 """Manual entry, the measurement page and the clinic dashboard."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -189,17 +190,57 @@ def test_dashboard_trend_compares_the_last_week_with_the_week_before(client_for,
     assert row.latest["weight"].trend == 1
 
 
-def test_table_rows_built_in_python_escape_names_and_device_names(client_for, alice, clinic_a):
-    """The dashboard's and the readings table's rows are not template markup: what a patient
-    or a device export put in a name still reaches the page as text, never as HTML."""
+def test_table_rows_escape_names_and_device_names(client_for, alice, clinic_a):
+    """The dashboard's and the readings table's rows (Jinja2 partials) escape what a patient or
+    a device export put in a name: it reaches the page as text, never as HTML."""
     patient = PatientFactory(clinic=clinic_a, given_name="<b>Bold</b>", family_name='"Quote')
     add_measurement(patient, 1, kind="weight", value=Decimal("70"), device="<img src=x>")
+    add_measurement(patient, 2, kind="blood_pressure", systolic=120, diastolic=80,
+                    device="<script>x</script> & co")  # fmt: skip
     client = client_for(alice)
     listing = client.get(reverse("patients:list")).content.decode()
-    assert "&lt;b&gt;Bold&lt;/b&gt; &quot;Quote" in listing and "<b>Bold" not in listing
-    url = reverse("patients:measurements", args=[patient.pk]) + "?kind=weight"
-    readings = client.get(url).content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt; &#34;Quote" in listing and "<b>Bold" not in listing
+    url = reverse("patients:measurements", args=[patient.pk])
+    readings = client.get(url + "?kind=weight").content.decode()
     assert "&lt;img src=x&gt;" in readings and "<img src=x>" not in readings
+    readings = client.get(url + "?kind=blood_pressure").content.decode()
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; co" in readings and "<script>x" not in readings
+
+
+def test_readings_table_speaks_the_language_with_its_numbers_dates_and_sources(
+    client_for, alice, patient_a
+):
+    """Dutch: decimal comma, day-month-year, Dutch wording; English: point, month/day/year."""
+    bp = add_measurement(patient_a, 1, kind="blood_pressure", systolic=132, diastolic=85,
+                         pulse=70, irregular_heartbeat=True, device="OMRON M7")  # fmt: skip
+    add_measurement(patient_a, 2, kind="weight", value=Decimal("80.5"))
+    when = timezone.localtime(bp.measured_at)
+    client = client_for(alice)
+    url = reverse("patients:measurements", args=[patient_a.pk])
+    dutch = client.get(url + "?kind=blood_pressure").content.decode()
+    assert "132/85 mmHg · 70 /min · onregelmatige hartslag" in dutch
+    assert "ingevoerd door een zorgverlener · OMRON M7" in dutch
+    assert f">{when.day}-{when.month}-{when.year} {when:%H:%M}<" in dutch
+    assert 'data-label="Gemeten op"' in dutch and 'data-label="Bron"' in dutch
+    assert "80,5 kg" in client.get(url + "?kind=weight").content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = client.get(url + "?kind=blood_pressure").content.decode()
+    assert "132/85 mmHg · 70 /min · irregular heartbeat" in english
+    assert "entered by a professional · OMRON M7" in english
+    assert f">{when:%m/%d/%Y} " in english
+    assert 'data-label="Measured at"' in english
+    assert "80.5 kg" in client.get(url + "?kind=weight").content.decode()
+
+
+def test_dashboard_rows_show_age_trend_alerts_and_account_in_dutch(client_for, alice, patient_a):
+    """The last reading's age in days (Dutch plural), the trend's words and the account state."""
+    for days_ago, weight in ((12, "80.0"), (10, "80.0"), (5, "82.0"), (3, "81.0")):
+        add_measurement(patient_a, days_ago, kind="weight", value=Decimal(weight))
+    page = client_for(alice).get(reverse("patients:list")).content.decode()
+    assert "3 dagen geleden" in page
+    assert '<span class="trend" title="stijgend">↑' in page
+    assert 'data-label="Laatste meting"' in page and 'data-label="Gewicht"' in page
+    assert re.search(r'data-label="Account">\s*gekoppeld\s*</td>', page)
 
 
 def test_dashboard_summaries_hold_to_the_clinic_they_are_asked_for(db, patient_a, clinic_b):
