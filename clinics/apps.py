@@ -7,8 +7,9 @@ class ClinicsConfig(AppConfig):
 
     def ready(self) -> None:
         # checks and sessions register checks and receivers on import.
-        from clinics import checks, personal_data, sessions  # noqa: F401
+        from clinics import checks, personal_data, purges, sessions  # noqa: F401
         from portal.crypto import field_key_check_configuration
 
         personal_data.register_all()
+        purges.register_all()
         field_key_check_configuration()

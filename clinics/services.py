@@ -144,15 +144,3 @@ def user_deactivate(*, user: User) -> None:
     """The authentication backend refuses inactive users, so their open sessions end at once."""
     user.is_active = False
     user.save(update_fields=["is_active"])
-
-
-def invitations_purge_expired(*, older_than_days: int = 30) -> int:
-    """Delete invitations that expired or were used long ago: they only held a token digest."""
-    from patients.models import PatientInvitation
-
-    cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
-    deleted = 0
-    for model in (StaffInvitation, PatientInvitation):
-        stale = model.objects.filter(expires_at__lt=cutoff)
-        deleted += stale.delete()[0]
-    return deleted

@@ -6,6 +6,7 @@ class PatientsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from patients import personal_data
+        from patients import personal_data, purges
 
         personal_data.register_all()
+        purges.register_all()
