@@ -286,10 +286,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patients.tasks.alerts_check_missing_readings_task",
         "schedule": crontab(hour=6, minute=15),  # before the morning round
     },
-    "imports-purge-abandoned": {
-        "task": "patients.tasks.imports_purge_abandoned_task",
-        "schedule": 60 * 60,
-    },
 }
 
 # --- cache ---------------------------------------------------------------------------------------

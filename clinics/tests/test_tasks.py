@@ -89,8 +89,6 @@ def test_one_hourly_beat_entry_runs_every_purge_and_is_acknowledged_late():
     assert celery_app.conf.task_reject_on_worker_lost is True
 
 
-def test_the_old_separate_purge_entries_are_gone_and_the_alert_check_stays():
-    """Sessions and invitations are purged by the retention entry alone."""
-    assert "invitations-purge-expired" not in settings.CELERY_BEAT_SCHEDULE
-    assert "sessions-clear-expired" not in settings.CELERY_BEAT_SCHEDULE
-    assert "alerts-missing-readings" in settings.CELERY_BEAT_SCHEDULE
+def test_the_separate_purge_entries_are_gone_and_the_alert_check_stays():
+    """Sessions, invitations and abandoned imports are purged by the retention entry alone."""
+    assert set(settings.CELERY_BEAT_SCHEDULE) == {"retention-purge", "alerts-missing-readings"}
