@@ -6,7 +6,10 @@ class ClinicsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from clinics import checks, sessions  # noqa: F401 - registers checks and receivers
+        # checks and sessions register checks and receivers on import.
+        from clinics import checks, personal_data, purges, sessions  # noqa: F401
         from portal.crypto import field_key_check_configuration
 
+        personal_data.register_all()
+        purges.register_all()
         field_key_check_configuration()

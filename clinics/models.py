@@ -253,3 +253,34 @@ class AccessLogEntry(ClinicOwnedModel):
 
     def delete(self, *args: object, **kwargs: object):
         raise PermissionError("The access log is append-only.")
+
+
+class PurgeOutcome(models.TextChoices):
+    RUNNING = "running", "running"  # still running, or killed before it finished
+    DONE = "done", "done"
+    SKIPPED = "skipped", "skipped: another run holds the purge's lock"
+    FAILED = "failed", "failed"
+
+
+class PurgeRun(models.Model):
+    """One run of one retention purge (clinics.retention): counts only, never the content or
+    the identifier of a purged row. For operators; no clinic sees it."""
+
+    name = models.CharField(max_length=100)
+    is_dry_run = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cutoff_at = models.DateTimeField()  # rows older than this were due
+    rows_expired = models.PositiveIntegerField(default=0)  # due when the run started
+    rows_purged = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(
+        max_length=10, choices=PurgeOutcome.choices, default=PurgeOutcome.RUNNING
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["name", "-started_at"], name="purgerun_name_time")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"

@@ -137,15 +137,3 @@ def membership_remove(*, clinic: Clinic, actor: User, membership: Membership) ->
     membership.is_active = False
     membership.ended_at = timezone.now()
     membership.save(update_fields=["is_active", "ended_at"])
-
-
-def invitations_purge_expired(*, older_than_days: int = 30) -> int:
-    """Delete invitations that expired or were used long ago: they only held a token digest."""
-    from patients.models import PatientInvitation
-
-    cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
-    deleted = 0
-    for model in (StaffInvitation, PatientInvitation):
-        stale = model.objects.filter(expires_at__lt=cutoff)
-        deleted += stale.delete()[0]
-    return deleted

@@ -1,16 +1,15 @@
 """Celery entry points, thin: they call a service. The schedule is CELERY_BEAT_SCHEDULE."""
 
 from celery import shared_task
-from django.core import management
 
-from clinics.services import invitations_purge_expired as purge
-
-
-@shared_task(acks_late=True)
-def invitations_purge_expired() -> int:
-    return purge()
+from clinics.models import PurgeOutcome
+from clinics.retention import purges_run
 
 
 @shared_task(acks_late=True)
-def sessions_clear_expired() -> None:
-    management.call_command("clearsessions")
+def retention_purge() -> dict[str, int]:
+    """Hourly: every retention purge (clinics.retention); rows purged per purge."""
+    runs = purges_run()
+    if failed := [run.name for run in runs if run.outcome == PurgeOutcome.FAILED]:
+        raise RuntimeError(f"Retention purges failed: {', '.join(failed)}")
+    return {run.name: run.rows_purged for run in runs}

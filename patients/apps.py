@@ -6,5 +6,9 @@ class PatientsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The hooks this app fills in the layer below it (clinics and portal know no feature).
-        from patients import hooks  # noqa: F401 - registers on import
+        # What this app fills in the registries of the layers below it: they know no feature.
+        from patients import hooks, personal_data, purges
+
+        hooks.register_all()
+        personal_data.register_all()
+        purges.register_all()

@@ -9,6 +9,8 @@ from patients.models import PatientInvitation
 from patients.services import patient_invitation_accept, patients_reindex_names
 from portal.crypto import field_key_rotated_hook_register
 
-invitation_kind_register("patient", model=PatientInvitation, accept=patient_invitation_accept)
-field_key_rotated_hook_register(patients_reindex_names)
-demo_seeder_register(patients_demo_seed)
+
+def register_all() -> None:
+    invitation_kind_register("patient", model=PatientInvitation, accept=patient_invitation_accept)
+    field_key_rotated_hook_register(patients_reindex_names)
+    demo_seeder_register(patients_demo_seed)

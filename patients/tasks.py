@@ -6,7 +6,7 @@ from celery import shared_task
 
 from clinics.models import Clinic
 from patients.measurements.alerts import alerts_check_missing_readings
-from patients.measurements.services import import_check, import_commit, imports_purge_abandoned
+from patients.measurements.services import import_check, import_commit
 
 
 def _each_clinic(service: Callable[..., int]) -> int:
@@ -29,9 +29,3 @@ def import_commit_task(clinic_id: int, batch_id: int) -> None:
 def alerts_check_missing_readings_task() -> int:
     """Daily: no-reading alerts, clinic by clinic."""
     return _each_clinic(alerts_check_missing_readings)
-
-
-@shared_task(acks_late=True)
-def imports_purge_abandoned_task() -> int:
-    """Hourly: cancel imports nobody confirmed within two days and delete their files."""
-    return _each_clinic(imports_purge_abandoned)

@@ -288,21 +288,15 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "invitations-purge-expired": {
-        "task": "clinics.tasks.invitations_purge_expired",
+    # Every retention purge (expired sessions and invitations, abandoned imports, the access log
+    # after 5 years): the periods are the personal-data declarations (`<app>/personal_data.py`).
+    "retention-purge": {
+        "task": "clinics.tasks.retention_purge",
         "schedule": 60 * 60,
     },
     "alerts-missing-readings": {
         "task": "patients.tasks.alerts_check_missing_readings_task",
         "schedule": crontab(hour=6, minute=15),  # before the morning round
-    },
-    "imports-purge-abandoned": {
-        "task": "patients.tasks.imports_purge_abandoned_task",
-        "schedule": 60 * 60,
-    },
-    "sessions-clear-expired": {
-        "task": "clinics.tasks.sessions_clear_expired",
-        "schedule": 6 * 60 * 60,
     },
 }
 

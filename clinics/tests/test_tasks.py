@@ -1,4 +1,4 @@
-"""Retention tasks run through a real Celery worker on Redis (T35 for invitations)."""
+"""The retention task runs through a real Celery worker on Redis (T35 for invitations)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clinics.models import Role, StaffInvitation
 from clinics.services import invitation_new_token
-from clinics.tasks import invitations_purge_expired
+from clinics.tasks import retention_purge
 from conftest import run_through_worker
 from patients.models import PatientInvitation
 from patients.tests.factories import PatientFactory
@@ -62,25 +62,33 @@ def keys(objs: list) -> set[tuple[str, int]]:
 
 @pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
-def test_purge_task_deletes_only_long_expired_invitations_and_is_idempotent(
+def test_retention_task_deletes_only_long_expired_invitations_and_is_idempotent(
     celery_worker, invitations
 ):
     """Through a real worker: invitations expired over 30 days go, younger ones stay; run twice."""
     assert settings.CELERY_BROKER_URL.startswith("redis://")
     assert remaining() == keys(invitations["stale"]) | keys(invitations["kept"])
 
-    deleted = run_through_worker(celery_worker, invitations_purge_expired)
-    assert deleted == len(invitations["stale"]) == 12
+    purged = run_through_worker(celery_worker, retention_purge)
+    assert purged["staff-invitations"] + purged["patient-invitations"] == 12
+    assert len(invitations["stale"]) == 12
     assert remaining() == keys(invitations["kept"])
 
-    assert run_through_worker(celery_worker, invitations_purge_expired) == 0
+    purged = run_through_worker(celery_worker, retention_purge)
+    assert purged["staff-invitations"] == purged["patient-invitations"] == 0
     assert remaining() == keys(invitations["kept"])
 
 
-def test_purge_task_is_scheduled_and_acknowledged_late():
-    """Beat runs the task by its registered name; a killed worker leaves it on the queue."""
-    entry = settings.CELERY_BEAT_SCHEDULE["invitations-purge-expired"]
+def test_one_hourly_beat_entry_runs_every_purge_and_is_acknowledged_late():
+    """Beat runs the retention task by its registered name; a killed worker leaves it queued."""
+    entry = settings.CELERY_BEAT_SCHEDULE["retention-purge"]
+    assert entry["schedule"] == 60 * 60
     task = celery_app.tasks[entry["task"]]
-    assert task.name == invitations_purge_expired.name
+    assert task.name == retention_purge.name
     assert task.acks_late is True
     assert celery_app.conf.task_reject_on_worker_lost is True
+
+
+def test_the_separate_purge_entries_are_gone_and_the_alert_check_stays():
+    """Sessions, invitations and abandoned imports are purged by the retention entry alone."""
+    assert set(settings.CELERY_BEAT_SCHEDULE) == {"retention-purge", "alerts-missing-readings"}

@@ -239,7 +239,11 @@ def test_abandoned_imports_are_cancelled_and_their_files_deleted(alice, patient_
 
     from django.utils import timezone
 
-    from patients.measurements.services import imports_purge_abandoned
+    from clinics.retention import purges_run
+
+    def purge(**kwargs: object) -> int:
+        (run,) = purges_run(only=["imports-abandoned"], **kwargs)
+        return run.rows_purged
 
     batch = import_upload(
         clinic=patient_a.clinic,
@@ -250,10 +254,10 @@ def test_abandoned_imports_are_cancelled_and_their_files_deleted(alice, patient_
     )
     batch = import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
     stored = Path(settings.PRIVATE_UPLOAD_ROOT) / batch.stored_name
-    assert imports_purge_abandoned(clinic_id=batch.clinic_id) == 0  # too young
+    assert purge() == 0  # too young
     later = timezone.now() + datetime.timedelta(hours=49)
-    assert imports_purge_abandoned(clinic_id=batch.clinic_id, now=later) == 1
+    assert purge(now=later) == 1
     batch.refresh_from_db()
     assert batch.status == ImportStatus.CANCELLED and not stored.exists()
-    assert imports_purge_abandoned(clinic_id=batch.clinic_id, now=later) == 0
+    assert purge(now=later) == 0
     assert not Measurement.objects.exists()

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from clinics.retention import purges_run
 from patients.imports.base import Reading
 from patients.measurements import import_store, services
 from patients.measurements.alerts import rule_create
@@ -22,7 +23,6 @@ from patients.measurements.services import (
     import_commit,
     import_set_mapping,
     import_upload,
-    imports_purge_abandoned,
     measurement_record,
 )
 from patients.models import (
@@ -118,7 +118,8 @@ def test_both_files_are_deleted_by_the_purge_of_abandoned_imports(alice, patient
     batch = checked(alice, patient_a)
     upload, checked_file = files_of(batch)
     later = timezone.now() + datetime.timedelta(hours=49)
-    assert imports_purge_abandoned(clinic_id=batch.clinic_id, now=later) == 1
+    (run,) = purges_run(only=["imports-abandoned"], now=later)
+    assert run.rows_purged == 1
     assert not upload.exists() and not checked_file.exists()
 
 
