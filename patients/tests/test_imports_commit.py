@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patients.imports.base import Reading
-from patients.measurements import import_store, services
+from patients.measurements import import_store
 from patients.measurements.alerts import rule_create
 from patients.measurements.services import (
     import_cancel,
@@ -23,8 +23,10 @@ from patients.measurements.services import (
     import_set_mapping,
     import_upload,
     imports_purge_abandoned,
+    measurement_from,
     measurement_record,
 )
+from patients.measurements.services import imports as import_services
 from patients.models import (
     Alert,
     ImportBatch,
@@ -78,7 +80,7 @@ def test_the_commit_does_not_parse_the_file_again(alice, patient_a, monkeypatch)
     def no_parsing(batch):
         raise AssertionError("the commit parsed the upload again")
 
-    monkeypatch.setattr(services, "_items", no_parsing)
+    monkeypatch.setattr(import_services, "_items", no_parsing)
     batch = commit(batch)
     assert batch.status == ImportStatus.DONE and batch.rows_imported == 3
     first = Measurement.objects.order_by("measured_at").first()
@@ -237,7 +239,11 @@ def test_progress_is_reported_per_chunk(alice, patient_a, monkeypatch):
     monkeypatch.setattr(import_store, "STORE_CHUNK", 2)
     batch = checked(alice, patient_a)
     reported = []
-    monkeypatch.setattr(services.cache, "set", lambda key, rows, timeout: reported.append(rows))
+
+    def report(key: str, rows: int, timeout: int) -> None:
+        reported.append(rows)
+
+    monkeypatch.setattr(import_services.cache, "set", report)
     commit(batch)
     assert reported == [2, 3]
 
@@ -294,7 +300,7 @@ def test_the_database_refuses_a_reading_filed_under_another_clinic(patient_a, cl
     from django.db import IntegrityError, connection, transaction
 
     reading = Reading(0, "weight", timezone.now(), value=Decimal("80.0"))
-    measurement = services.measurement_from(
+    measurement = measurement_from(
         reading, patient=patient_a, source=MeasurementSource.MANUAL_PROFESSIONAL, actor=None
     )
     measurement.clinic_id = clinic_b.pk

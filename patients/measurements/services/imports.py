@@ -1,4 +1,4 @@
-"""Writes of measurements: manual entry, and file imports (upload → check → confirm → commit).
+"""File imports: upload → (column mapping) → check (preview) → confirm → commit, and cancel.
 
 Invariants:
 - Every reading, whatever its source, passes `validation.reading_problems` and gets a
@@ -12,7 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,53 +33,12 @@ from patients.imports.fhir import FORMAT_CODE as FHIR_FORMAT
 from patients.imports.generic_csv import ColumnMapping, CsvHeader, read_header
 from patients.measurements import import_store
 from patients.measurements.alerts import alerts_evaluate
-from patients.measurements.validation import dedup_key, reading_problems, rounded
+from patients.measurements.validation import dedup_key, reading_problems
 from patients.models import ImportBatch, ImportStatus, Measurement, MeasurementSource, Patient
 
 MAX_STORED_ERRORS = 100
 COMMIT_CHUNK = 5000
 HEAD_BYTES = 64 * 1024
-
-
-def measurement_from(
-    reading: Reading, *, patient: Patient, source: str, actor: User | None, **extra: object
-) -> Measurement:
-    return Measurement(
-        clinic_id=patient.clinic_id,
-        patient=patient,
-        kind=reading.kind,
-        measured_at=reading.measured_at,
-        value=rounded(reading),
-        systolic=reading.systolic,
-        diastolic=reading.diastolic,
-        pulse=reading.pulse,
-        irregular_heartbeat=reading.irregular_heartbeat,
-        device=reading.device[:200],
-        source=source,
-        entered_by=actor,
-        dedup_key=dedup_key(reading),
-        **extra,
-    )
-
-
-@transaction.atomic
-def measurement_record(
-    *, clinic: Clinic, actor: User, patient: Patient, reading: Reading, source: MeasurementSource
-) -> Measurement:
-    """Manual entry by the patient or a professional."""
-    patient = Patient.objects.for_clinic(clinic).get(pk=patient.pk)
-    problems = reading_problems(reading)
-    if problems:
-        raise ValidationError(problems)
-    measurement = measurement_from(reading, patient=patient, source=source, actor=actor)
-    if Measurement.objects.filter(patient=patient, dedup_key=measurement.dedup_key).exists():
-        raise ValidationError(_("This measurement has been recorded already."), code="duplicate")
-    measurement.save()
-    alerts_evaluate(patient=patient, measurements=Measurement.objects.filter(pk=measurement.pk))
-    return measurement
-
-
-# --- imports -------------------------------------------------------------------------------------
 
 
 def _private_path(stored_name: str) -> Path:
@@ -392,23 +350,6 @@ def import_cancel(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:
         batch.finished_at = timezone.now()
         batch.save()
     return batch
-
-
-ABANDONED_AFTER = datetime.timedelta(hours=48)
-
-
-def imports_purge_abandoned(*, clinic_id: int, now: datetime.datetime | None = None) -> int:
-    """Cancel imports left waiting (for columns or confirmation) for two days, and delete their
-    files: an uploaded export must not linger in private storage. Idempotent."""
-    cutoff = (now or timezone.now()) - ABANDONED_AFTER
-    waiting = ImportBatch.objects.for_clinic(clinic_id).filter(
-        status__in=(ImportStatus.PREVIEWED, ImportStatus.NEEDS_MAPPING), created_at__lt=cutoff
-    )
-    count = 0
-    for batch in waiting:
-        import_cancel(clinic=batch.clinic, batch=batch)
-        count += 1
-    return count
 
 
 def import_is_large(batch: ImportBatch) -> bool:
