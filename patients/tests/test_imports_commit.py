@@ -56,7 +56,7 @@ def checked(alice, patient, content: bytes | None = None) -> ImportBatch:
 
 def files_of(batch: ImportBatch) -> tuple[Path, Path]:
     root = Path(settings.PRIVATE_UPLOAD_ROOT)
-    return root / batch.stored_name, import_store.checked_path(batch.stored_name)
+    return root / batch.stored_name, root / import_store.checked_name(batch.stored_name)
 
 
 def commit(batch: ImportBatch) -> ImportBatch:
@@ -69,7 +69,8 @@ def test_the_check_writes_the_new_readings_for_the_commit_and_nothing_else(alice
     upload, checked_file = files_of(batch)
     assert upload.is_file() and checked_file.is_file()
     assert len(checked_file.read_text().splitlines()) == 1 + 3  # what it was made from, rows
-    assert not list(checked_file.parent.glob(f"{checked_file.name}.*.tmp"))
+    beside = {p.name for p in upload.parent.iterdir() if p.name.startswith(upload.name)}
+    assert beside == {upload.name, checked_file.name}  # no partial file left
     assert not Measurement.objects.exists()
 
 
@@ -105,14 +106,22 @@ def test_both_files_are_deleted_on_cancel(alice, patient_a):
     assert not upload.exists() and not checked_file.exists()
 
 
-def test_a_half_written_checked_file_is_deleted_with_the_upload(alice, patient_a):
-    """What a killed check left behind goes with the batch's files."""
+def test_a_half_written_checked_file_never_reaches_private_storage(alice, patient_a, monkeypatch):
+    """A check that breaks off while writing leaves the earlier checked file whole, and nothing
+    else beside the upload: it writes elsewhere and stores only a finished file."""
     batch = checked(alice, patient_a)
-    _upload, checked_file = files_of(batch)
-    leftover = checked_file.with_name(f"{checked_file.name}.0123abcd.tmp")
-    leftover.write_text("half")
-    import_cancel(clinic=patient_a.clinic, batch=batch)
-    assert not leftover.exists() and not checked_file.exists()
+    upload, checked_file = files_of(batch)
+    before = checked_file.read_bytes()
+
+    def killed(reading, key):
+        raise RuntimeError("the worker was stopped")
+
+    monkeypatch.setattr(import_store, "copy_line", killed)
+    with pytest.raises(RuntimeError):
+        import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
+    assert checked_file.read_bytes() == before
+    beside = {p.name for p in upload.parent.iterdir() if p.name.startswith(upload.name)}
+    assert beside == {upload.name, checked_file.name}
 
 
 def test_both_files_are_deleted_by_the_purge_of_abandoned_imports(alice, patient_a):
@@ -132,7 +141,7 @@ def test_a_check_that_fails_leaves_no_checked_file(alice, patient_a):
     batch = import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
     assert batch.status == ImportStatus.FAILED
     assert not upload.exists() and not checked_file.exists()
-    assert not list(checked_file.parent.glob(f"{checked_file.name}.*.tmp"))
+    assert not [p for p in upload.parent.iterdir() if p.name.startswith(upload.name)]
 
 
 def test_a_commit_that_fails_deletes_both_files_and_stores_nothing(alice, patient_a):
@@ -197,7 +206,8 @@ def test_a_second_commit_of_the_same_batch_changes_nothing(alice, patient_a):
 
 
 def test_mapping_again_discards_the_checked_file(client_for, alice, patient_a):
-    """New columns make the earlier check's readings wrong: its file is removed."""
+    """New columns make the earlier check's readings wrong: its file is replaced by the file of
+    the check that the mapping starts."""
     from patients.imports.generic_csv import ColumnMapping
     from patients.tests.test_import_mapping import COMMA_FILE, COMMA_MAPPING, mapping_url
 
@@ -211,11 +221,13 @@ def test_mapping_again_discards_the_checked_file(client_for, alice, patient_a):
     batch.refresh_from_db()
     _upload, checked_file = files_of(batch)
     assert batch.status == ImportStatus.PREVIEWED and checked_file.is_file()
-    import_set_mapping(
+    checked_file.write_text("checked under the earlier columns\n")
+    batch = import_set_mapping(
         clinic=patient_a.clinic, actor=alice, batch=batch,
         mapping=ColumnMapping.from_dict(batch.mapping),
     )  # fmt: skip
-    assert not checked_file.exists()
+    assert batch.status == ImportStatus.PREVIEWED
+    assert checked_file.read_text().startswith(import_store.VERSION)
 
 
 def test_text_that_copy_would_misread_is_stored_as_it_was(alice, patient_a):

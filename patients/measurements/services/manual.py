@@ -48,8 +48,9 @@ def measurement_record(
     if problems:
         raise ValidationError(problems)
     measurement = measurement_from(reading, patient=patient, source=source, actor=actor)
-    if Measurement.objects.filter(patient=patient, dedup_key=measurement.dedup_key).exists():
+    readings = Measurement.objects.for_clinic(clinic)
+    if readings.filter(patient=patient, dedup_key=measurement.dedup_key).exists():
         raise ValidationError(_("This measurement has been recorded already."), code="duplicate")
     measurement.save()
-    alerts_evaluate(patient=patient, measurements=Measurement.objects.filter(pk=measurement.pk))
+    alerts_evaluate(patient=patient, measurements=readings.filter(pk=measurement.pk))
     return measurement
