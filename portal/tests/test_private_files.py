@@ -3,6 +3,7 @@ requests, headers and deletion, all on the "private" storage pointed at a tempor
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -275,3 +276,15 @@ def test_the_file_name_cannot_break_the_header(root, filename, disposition):
     )
     assert response["Content-Disposition"] == disposition
     response.file_to_stream.close()  # response.close() would signal a finished request
+
+
+def test_private_files_is_the_lowest_layer():
+    """It imports nothing from the apps above it, so any of them may use it."""
+    tree = ast.parse(Path(private_files.__file__).read_text())
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {name.split(".")[0] for name in imported} & {"clinics", "patients", "messaging"}
