@@ -298,6 +298,9 @@ class ThresholdRule(ClinicOwnedModel):
         return gettext("below %(limit)s") % {"limit": limit}
 
 
+ONE_OPEN_PER_RULE = "alert_one_open_per_rule"
+
+
 class AlertQuerySet(ClinicQuerySet):
     def open(self) -> AlertQuerySet:
         return self.filter(acknowledged_at__isnull=True)
@@ -331,6 +334,15 @@ class Alert(ClinicOwnedModel):
         ordering = ["-raised_at", "-id"]
         indexes = [
             models.Index(fields=["clinic", "patient", "acknowledged_at"], name="alert_open"),
+        ]
+        constraints = [
+            # Open means not acknowledged (AlertQuerySet.open). A clinic default rule serves
+            # many patients, so the rule is unique per patient.
+            models.UniqueConstraint(
+                fields=["rule", "patient"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name=ONE_OPEN_PER_RULE,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -310,8 +310,19 @@ INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 PATIENT_MINIMUM_AGE = 16
 ACCESS_LOG_PAGE_SIZE = 50
 # Uploaded export files wait here (never served) until they are imported or cancelled. With
-# several web hosts and workers this must be shared storage.
+# several web hosts and workers this must be shared storage: a shared file system here, or
+# STORAGES["private"] pointed at S3-compatible object storage (django-storages); the code reaches
+# private files only through portal/private_files.py and this storage alias.
 PRIVATE_UPLOAD_ROOT = env.path("PRIVATE_UPLOAD_ROOT", default=VAR_DIR / "private-uploads")
+STORAGES["private"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    # No base_url: private files have no URL; they are served only by views (file_response).
+    "OPTIONS": {
+        "location": PRIVATE_UPLOAD_ROOT,
+        "directory_permissions_mode": 0o700,
+        "file_permissions_mode": 0o600,
+    },
+}
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
 IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=2 * 1024 * 1024)
 

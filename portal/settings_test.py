@@ -19,11 +19,15 @@ from portal.settings import PASSWORD_HASHERS as PRODUCTION_PASSWORD_HASHERS
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_PASSWORD_HASHERS]
 SECURE_SSL_REDIRECT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PRIVATE_UPLOAD_ROOT = Path(tempfile.gettempdir()) / f"portal-test-uploads-{os.getpid()}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {
+        **STORAGES["private"],  # noqa: F405
+        "OPTIONS": {**STORAGES["private"]["OPTIONS"], "location": PRIVATE_UPLOAD_ROOT},  # noqa: F405
+    },
 }
 WHITENOISE_USE_FINDERS = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-PRIVATE_UPLOAD_ROOT = Path(tempfile.gettempdir()) / f"portal-test-uploads-{os.getpid()}"
 WHITENOISE_AUTOREFRESH = True

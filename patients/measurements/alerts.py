@@ -6,7 +6,9 @@ Invariants:
 - A patient's own rule replaces the clinic default of the same kind and type.
 - One open alert per rule and patient at a time: a rule crossed again while its alert is still
   open adds nothing, so a year of old readings in one import raises one alert, on the newest
-  crossing reading.
+  crossing reading. The database holds the rule (`alert_one_open_per_rule`, a partial unique
+  constraint); `_raise` inserts through it, so two evaluations at once make one alert and
+  neither fails.
 - Alerts are never deleted by the application; acknowledging keeps who and when.
 """
 
@@ -19,7 +21,7 @@ from decimal import Decimal
 from functools import reduce
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +29,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Clinic, User
 from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.models import (
+    ONE_OPEN_PER_RULE,
     Alert,
     Measurement,
     Patient,
@@ -143,7 +146,25 @@ def alerts_evaluate(*, patient: Patient, measurements: QuerySet[Measurement]) ->
         for rule_id, m in newest.items()
         if rule_id not in already_open
     ]
-    return Alert.objects.bulk_create(alerts)
+    return [alert for alert in alerts if _raise(alert)]
+
+
+def _raise(alert: Alert) -> bool:
+    """Insert `alert` unless its rule has an open alert for the patient; whether it did.
+
+    The check above is only a shortcut: another evaluation (an import and a manual reading at
+    once, a retried task) may insert between the check and this. The constraint decides, in a
+    savepoint, so the caller's transaction goes on either way.
+    """
+    try:
+        with transaction.atomic():
+            alert.save(force_insert=True)
+    except IntegrityError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) != ONE_OPEN_PER_RULE:
+            raise
+        return False
+    return True
 
 
 def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | None = None) -> int:
@@ -170,19 +191,18 @@ def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | No
             last = last_by_kind.get((patient.pk, rule.kind))
             if last is not None and now - last <= datetime.timedelta(days=rule.days):
                 continue
-            with transaction.atomic():
-                if open_alerts(clinic_id=clinic_id, patient=patient).filter(rule=rule).exists():
-                    continue
-                Alert.objects.create(
-                    clinic_id=clinic_id,
-                    patient=patient,
-                    rule=rule,
-                    kind=rule.kind,
-                    rule_type=rule.rule_type,
-                    detail="",
-                    raised_at=now,
-                )
-                raised += 1
+            if open_alerts(clinic_id=clinic_id, patient=patient).filter(rule=rule).exists():
+                continue
+            alert = Alert(
+                clinic_id=clinic_id,
+                patient=patient,
+                rule=rule,
+                kind=rule.kind,
+                rule_type=rule.rule_type,
+                detail="",
+                raised_at=now,
+            )
+            raised += _raise(alert)
     return raised
 
 

@@ -6,9 +6,10 @@ to a private "checked file" next to the upload, in PostgreSQL's COPY text format
 streams that file into a temporary table and inserts from there: no parsing, no Python per row.
 
 Invariants:
-- The checked file lives beside the upload in PRIVATE_UPLOAD_ROOT (never served) and shares its
-  lifecycle: it is written whole or not at all (a temporary name, then renamed), and deleted with
-  the upload (imported, cancelled, failed, purged) or when a generic CSV is mapped again.
+- The checked file lives beside the upload in private storage (`portal.private_files`, never
+  served) and shares its lifecycle: it is written whole or not at all
+  (`private_files.open_for_writing`), and deleted with the upload (imported, cancelled, failed,
+  purged) or when a generic CSV is mapped again.
 - It is trusted only for the upload it was made from: its first line records the upload's size and
   modification time and what decided the parse (format, column mapping). Missing, from another
   version, or made from something else: the commit checks the upload again (`checked_lines` None).
@@ -19,16 +20,14 @@ Invariants:
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from itertools import islice
-from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
@@ -36,6 +35,7 @@ from django.utils import timezone
 from patients.imports.base import Reading
 from patients.measurements.validation import rounded
 from patients.models import ImportBatch, Measurement
+from portal import private_files
 
 VERSION = "portal-checked-readings 1"
 SUFFIX = ".checked"
@@ -47,28 +47,23 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "
 _NULL = "\\N"
 
 
-def checked_path(stored_name: str) -> Path:
-    return Path(settings.PRIVATE_UPLOAD_ROOT) / f"{stored_name}{SUFFIX}"
-
-
-def _partial_paths(stored_name: str) -> Iterator[Path]:
-    """Checked files being written (or left by a check that was killed)."""
-    return Path(settings.PRIVATE_UPLOAD_ROOT).glob(f"{stored_name}{SUFFIX}.*.tmp")
+def checked_name(stored_name: str) -> str:
+    """The checked file's name in private storage, beside its upload."""
+    return f"{stored_name}{SUFFIX}"
 
 
 def discard(stored_name: str) -> None:
-    """Delete the checked file of an upload, and any half-written one."""
+    """Delete the checked file of an upload (a half-written one never reached the storage)."""
     if stored_name:
-        checked_path(stored_name).unlink(missing_ok=True)
-        for partial in _partial_paths(stored_name):
-            partial.unlink(missing_ok=True)
+        private_files.delete(name=checked_name(stored_name))
 
 
-def _fingerprint(batch: ImportBatch, upload: Path) -> str:
-    """What the checked file was made from: the upload as it was, and how it was read."""
-    stat = upload.stat()
-    made_from = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "format": batch.format,
-                 "mapping": batch.mapping or {}}  # fmt: skip
+def _fingerprint(batch: ImportBatch) -> str:
+    """What the checked file was made from: the upload as it is, and how it was read."""
+    upload = batch.stored_name
+    made_from = {"size": private_files.size(name=upload),
+                 "modified_at": private_files.modified_at(name=upload).isoformat(),
+                 "format": batch.format, "mapping": batch.mapping or {}}  # fmt: skip
     return f"{VERSION} {json.dumps(made_from, sort_keys=True)}\n"
 
 
@@ -93,16 +88,19 @@ class CheckedWriter:
     """Writes the checked file of `batch` while its check runs; kept only if the check ends well
     (leaving the `with` block by an exception deletes what was written)."""
 
-    def __init__(self, batch: ImportBatch, upload: Path) -> None:
-        self.path = checked_path(batch.stored_name)
-        # A name of its own: two checks of one batch at once (a form sent twice) must not write
-        # into the same file; the last one renamed wins.
-        self.partial = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.tmp")
-        self.header = _fingerprint(batch, upload)
+    def __init__(self, batch: ImportBatch) -> None:
+        self.name = checked_name(batch.stored_name)
+        self.header = _fingerprint(batch)  # FileNotFoundError when the upload is gone
 
     def __enter__(self) -> CheckedWriter:
-        self.file = open(self.partial, "w", encoding="utf-8", newline="\n")
-        self.file.write(self.header)
+        # Two checks of one batch at once (a form sent twice) each write a file of their own;
+        # the storage keeps one whole file, never a mix, and a commit never sees half of one.
+        with ExitStack() as stack:
+            binary = stack.enter_context(private_files.open_for_writing(name=self.name))
+            self.file = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+            stack.callback(self.file.detach)  # flushed, and the binary file left to the store
+            self.file.write(self.header)
+            self.stack = stack.pop_all()
         return self
 
     def write(self, rows: Iterable[tuple[Reading, str]]) -> None:
@@ -111,24 +109,22 @@ class CheckedWriter:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.file.close()
-        if kind is None:
-            os.replace(self.partial, self.path)  # atomic: a commit never sees half a file
-        else:
-            self.partial.unlink(missing_ok=True)
+        # Leaving by an exception: the storage keeps nothing of what was written.
+        self.stack.__exit__(kind, exc, tb)
 
 
-def checked_lines(batch: ImportBatch, upload: Path) -> Iterator[str] | None:
+def checked_lines(batch: ImportBatch) -> Iterator[str] | None:
     """The checked file's lines for the commit, or None when there is none for this upload as it
     is now (checked before this file existed, or the upload changed since)."""
     if not batch.stored_name:
         return None
     try:
-        stream = open(checked_path(batch.stored_name), encoding="utf-8", newline="\n")  # noqa: SIM115 (closed by _lines)
+        binary = private_files.open_file(name=checked_name(batch.stored_name))
     except FileNotFoundError:
         return None
+    stream = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
     try:
-        trusted = stream.readline() == _fingerprint(batch, upload)
+        trusted = stream.readline() == _fingerprint(batch)
     except BaseException:
         stream.close()
         raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,17 +17,16 @@ from patients.measurements.forms import ImportMappingForm, ImportUploadForm
 from patients.measurements.services import (
     import_accepts_mapping,
     import_cancel,
-    import_check,
-    import_commit,
     import_header,
-    import_is_large,
     import_set_mapping,
-    import_upload,
+    import_start,
     progress_key,
+)
+from patients.measurements.services import (
+    import_confirm as import_confirm_service,
 )
 from patients.models import ImportBatch, ImportStatus, MeasurementSource
 from patients.record_access import Scope, own_record, staff_record
-from patients.tasks import import_check_task, import_commit_task
 from portal.http import posted_data
 
 # --- file import -----------------------------------------------------------------------------
@@ -38,7 +36,7 @@ def _upload(request: HttpRequest, scope: Scope) -> HttpResponse:
     form = ImportUploadForm(posted_data(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = import_upload(
+            batch = import_start(
                 clinic=scope.patient.clinic,
                 actor=request.user,
                 patient=scope.patient,
@@ -50,22 +48,12 @@ def _upload(request: HttpRequest, scope: Scope) -> HttpResponse:
         else:
             if batch.status == ImportStatus.NEEDS_MAPPING:
                 return redirect(scope.url("import_mapping", batch_id=batch.pk))
-            _start_check(batch)
             return redirect(scope.url("import_detail", batch_id=batch.pk))
     return render(
         request,
         "patients/import_form.html",
         {"scope": scope, "patient": scope.patient, "form": form},
     )
-
-
-def _start_check(batch: ImportBatch) -> None:
-    """The preview: right away for a small file, by a worker (with progress) for a large one."""
-    if import_is_large(batch):
-        ids = (batch.clinic_id, batch.pk)
-        transaction.on_commit(lambda: import_check_task.delay(*ids))
-    else:
-        import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
 
 
 def _batch(scope: Scope, batch_id: int) -> ImportBatch:
@@ -127,7 +115,6 @@ def _mapping(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            _start_check(batch)
             return redirect(scope.url("import_detail", batch_id=batch.pk))
     return render(
         request,
@@ -154,14 +141,10 @@ def _column_examples(header: CsvHeader) -> list[tuple[str, list[str]]]:
 
 def _confirm(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
     batch = _batch(scope, batch_id)
-    if batch.status != ImportStatus.PREVIEWED or batch.rows_valid == 0:
-        messages.error(request, _("There is nothing to import in this file."))
-    elif import_is_large(batch):
-        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED)
-        ids = (batch.clinic_id, batch.pk)
-        transaction.on_commit(lambda: import_commit_task.delay(*ids))
-    else:
-        import_commit(clinic_id=batch.clinic_id, batch_id=batch.pk)
+    try:
+        import_confirm_service(clinic=scope.patient.clinic, actor=request.user, batch=batch)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     return redirect(scope.url("import_detail", batch_id=batch.pk))
 
 

@@ -8,11 +8,17 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import AccessLogEntry, AccessPart
-from patients.measurements.alerts import alerts_check_missing_readings, rule_create
+from patients.measurements import alerts
+from patients.measurements.alerts import (
+    alerts_check_missing_readings,
+    alerts_evaluate,
+    rule_create,
+)
 from patients.measurements.services import import_check, import_commit, import_upload
 from patients.models import Alert, MeasurementSource, RuleType, ThresholdRule
 from patients.tests.factories import PatientFactory, add_measurement
@@ -266,3 +272,66 @@ def test_alert_timestamps_are_kept_for_the_missing_reading_check(alice, patient_
     later = timezone.now() + datetime.timedelta(days=10)
     assert alerts_check_missing_readings(clinic_id=clinic_a.pk, now=later) == 1
     assert Alert.objects.get().raised_at == later
+
+
+# --- one open alert per rule, in the database --------------------------------------------------
+
+
+def open_alert(rule, patient, **fields) -> Alert:
+    return Alert.objects.create(
+        clinic=patient.clinic, patient=patient, rule=rule, kind=rule.kind,
+        rule_type=rule.rule_type, **fields,
+    )  # fmt: skip
+
+
+def test_the_database_refuses_a_second_open_alert_for_a_rule(alice, patient_a):
+    """Whatever code writes it: one open alert per rule and patient."""
+    rule = bp_rule(patient_a.clinic, alice, patient_a)
+    open_alert(rule, patient_a)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        open_alert(rule, patient_a)
+    assert Alert.objects.count() == 1
+
+
+def test_acknowledged_alerts_and_other_patients_do_not_count(alice, patient_a, clinic_a):
+    """An acknowledged alert, or a clinic default rule's alert for another patient, leaves
+    room for an open one."""
+    rule = bp_rule(clinic_a, alice)  # the clinic default, for every patient
+    other = PatientFactory(clinic=clinic_a)
+    open_alert(rule, patient_a, acknowledged_at=timezone.now())
+    open_alert(rule, patient_a)
+    open_alert(rule, other)
+    assert Alert.objects.open().count() == 2
+
+
+def test_evaluating_the_same_readings_twice_raises_one_alert(alice, patient_a):
+    """Once evaluated, again: one alert, and the second evaluation raises none."""
+    bp_rule(patient_a.clinic, alice, patient_a)
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=170, diastolic=99)
+    assert len(alerts_evaluate(patient=patient_a, measurements=patient_a.measurements.all())) == 1
+    assert alerts_evaluate(patient=patient_a, measurements=patient_a.measurements.all()) == []
+    assert Alert.objects.count() == 1
+
+
+def test_an_evaluation_racing_another_neither_fails_nor_doubles(alice, patient_a, monkeypatch):
+    """The second evaluation saw no open alert (the first had not committed yet when it
+    looked): its insert meets the constraint, is skipped, and its transaction goes on."""
+    bp_rule(patient_a.clinic, alice, patient_a)
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=170, diastolic=99)
+    alerts_evaluate(patient=patient_a, measurements=patient_a.measurements.all())
+    monkeypatch.setattr(alerts, "open_alerts", lambda **kwargs: Alert.objects.none())
+    with transaction.atomic():
+        assert alerts_evaluate(patient=patient_a, measurements=patient_a.measurements.all()) == []
+        assert Alert.objects.count() == 1  # the transaction is still usable
+
+
+def test_a_missing_readings_check_racing_another_neither_fails_nor_doubles(
+    alice, patient_a, clinic_a, monkeypatch
+):
+    """The same for the daily no-reading check: nothing raised the second time, no error."""
+    rule_create(clinic=clinic_a, actor=alice, patient=None, kind="blood_pressure",
+                rule_type=RuleType.NO_READING, days=3)  # fmt: skip
+    assert alerts_check_missing_readings(clinic_id=clinic_a.pk) == 1
+    monkeypatch.setattr(alerts, "open_alerts", lambda **kwargs: Alert.objects.none())
+    assert alerts_check_missing_readings(clinic_id=clinic_a.pk) == 0
+    assert Alert.objects.count() == 1

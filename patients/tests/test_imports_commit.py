@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clinics.retention import purges_run
 from patients.imports.base import Reading
-from patients.measurements import import_store, services
+from patients.measurements import import_store
 from patients.measurements.alerts import rule_create
 from patients.measurements.services import (
     import_cancel,
@@ -23,8 +23,10 @@ from patients.measurements.services import (
     import_commit,
     import_set_mapping,
     import_upload,
+    measurement_from,
     measurement_record,
 )
+from patients.measurements.services import imports as import_services
 from patients.models import (
     Alert,
     ImportBatch,
@@ -54,7 +56,7 @@ def checked(alice, patient, content: bytes | None = None) -> ImportBatch:
 
 def files_of(batch: ImportBatch) -> tuple[Path, Path]:
     root = Path(settings.PRIVATE_UPLOAD_ROOT)
-    return root / batch.stored_name, import_store.checked_path(batch.stored_name)
+    return root / batch.stored_name, root / import_store.checked_name(batch.stored_name)
 
 
 def commit(batch: ImportBatch) -> ImportBatch:
@@ -67,7 +69,8 @@ def test_the_check_writes_the_new_readings_for_the_commit_and_nothing_else(alice
     upload, checked_file = files_of(batch)
     assert upload.is_file() and checked_file.is_file()
     assert len(checked_file.read_text().splitlines()) == 1 + 3  # what it was made from, rows
-    assert not list(checked_file.parent.glob(f"{checked_file.name}.*.tmp"))
+    beside = {p.name for p in upload.parent.iterdir() if p.name.startswith(upload.name)}
+    assert beside == {upload.name, checked_file.name}  # no partial file left
     assert not Measurement.objects.exists()
 
 
@@ -78,7 +81,7 @@ def test_the_commit_does_not_parse_the_file_again(alice, patient_a, monkeypatch)
     def no_parsing(batch):
         raise AssertionError("the commit parsed the upload again")
 
-    monkeypatch.setattr(services, "_items", no_parsing)
+    monkeypatch.setattr(import_services, "_items", no_parsing)
     batch = commit(batch)
     assert batch.status == ImportStatus.DONE and batch.rows_imported == 3
     first = Measurement.objects.order_by("measured_at").first()
@@ -103,14 +106,22 @@ def test_both_files_are_deleted_on_cancel(alice, patient_a):
     assert not upload.exists() and not checked_file.exists()
 
 
-def test_a_half_written_checked_file_is_deleted_with_the_upload(alice, patient_a):
-    """What a killed check left behind goes with the batch's files."""
+def test_a_half_written_checked_file_never_reaches_private_storage(alice, patient_a, monkeypatch):
+    """A check that breaks off while writing leaves the earlier checked file whole, and nothing
+    else beside the upload: it writes elsewhere and stores only a finished file."""
     batch = checked(alice, patient_a)
-    _upload, checked_file = files_of(batch)
-    leftover = checked_file.with_name(f"{checked_file.name}.0123abcd.tmp")
-    leftover.write_text("half")
-    import_cancel(clinic=patient_a.clinic, batch=batch)
-    assert not leftover.exists() and not checked_file.exists()
+    upload, checked_file = files_of(batch)
+    before = checked_file.read_bytes()
+
+    def killed(reading, key):
+        raise RuntimeError("the worker was stopped")
+
+    monkeypatch.setattr(import_store, "copy_line", killed)
+    with pytest.raises(RuntimeError):
+        import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
+    assert checked_file.read_bytes() == before
+    beside = {p.name for p in upload.parent.iterdir() if p.name.startswith(upload.name)}
+    assert beside == {upload.name, checked_file.name}
 
 
 def test_both_files_are_deleted_by_the_purge_of_abandoned_imports(alice, patient_a):
@@ -131,7 +142,7 @@ def test_a_check_that_fails_leaves_no_checked_file(alice, patient_a):
     batch = import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
     assert batch.status == ImportStatus.FAILED
     assert not upload.exists() and not checked_file.exists()
-    assert not list(checked_file.parent.glob(f"{checked_file.name}.*.tmp"))
+    assert not [p for p in upload.parent.iterdir() if p.name.startswith(upload.name)]
 
 
 def test_a_commit_that_fails_deletes_both_files_and_stores_nothing(alice, patient_a):
@@ -196,7 +207,8 @@ def test_a_second_commit_of_the_same_batch_changes_nothing(alice, patient_a):
 
 
 def test_mapping_again_discards_the_checked_file(client_for, alice, patient_a):
-    """New columns make the earlier check's readings wrong: its file is removed."""
+    """New columns make the earlier check's readings wrong: its file is replaced by the file of
+    the check that the mapping starts."""
     from patients.imports.generic_csv import ColumnMapping
     from patients.tests.test_import_mapping import COMMA_FILE, COMMA_MAPPING, mapping_url
 
@@ -210,11 +222,13 @@ def test_mapping_again_discards_the_checked_file(client_for, alice, patient_a):
     batch.refresh_from_db()
     _upload, checked_file = files_of(batch)
     assert batch.status == ImportStatus.PREVIEWED and checked_file.is_file()
-    import_set_mapping(
+    checked_file.write_text("checked under the earlier columns\n")
+    batch = import_set_mapping(
         clinic=patient_a.clinic, actor=alice, batch=batch,
         mapping=ColumnMapping.from_dict(batch.mapping),
     )  # fmt: skip
-    assert not checked_file.exists()
+    assert batch.status == ImportStatus.PREVIEWED
+    assert checked_file.read_text().startswith(import_store.VERSION)
 
 
 def test_text_that_copy_would_misread_is_stored_as_it_was(alice, patient_a):
@@ -238,7 +252,11 @@ def test_progress_is_reported_per_chunk(alice, patient_a, monkeypatch):
     monkeypatch.setattr(import_store, "STORE_CHUNK", 2)
     batch = checked(alice, patient_a)
     reported = []
-    monkeypatch.setattr(services.cache, "set", lambda key, rows, timeout: reported.append(rows))
+
+    def report(key: str, rows: int, timeout: int) -> None:
+        reported.append(rows)
+
+    monkeypatch.setattr(import_services.cache, "set", report)
     commit(batch)
     assert reported == [2, 3]
 
@@ -295,7 +313,7 @@ def test_the_database_refuses_a_reading_filed_under_another_clinic(patient_a, cl
     from django.db import IntegrityError, connection, transaction
 
     reading = Reading(0, "weight", timezone.now(), value=Decimal("80.0"))
-    measurement = services.measurement_from(
+    measurement = measurement_from(
         reading, patient=patient_a, source=MeasurementSource.MANUAL_PROFESSIONAL, actor=None
     )
     measurement.clinic_id = clinic_b.pk

@@ -1,4 +1,4 @@
-"""Writes of measurements: manual entry, and file imports (upload → check → confirm → commit).
+"""File imports: upload → (column mapping) → check (preview) → confirm → commit, and cancel.
 
 Invariants:
 - Every reading, whatever its source, passes `validation.reading_problems` and gets a
@@ -6,20 +6,26 @@ Invariants:
 - A commit is all-or-nothing: one transaction; a failure stores nothing. A reading stored after
   the preview (by another import, by hand) is skipped and counted as a duplicate.
 - Uploaded files, and what their check wrote for the commit (`import_store`), live in private
-  storage (PRIVATE_UPLOAD_ROOT, never served) until the import is committed, cancelled or failed.
-  Tasks receive ids and load the batch through `for_clinic`.
+  storage (`portal.private_files`, never served) until the import is committed, cancelled or
+  failed; nothing here reaches a file but through that module.
+- Every query filters on the clinic (`for_clinic`, or `clinic_id = %s` in SQL), row locks and
+  updates included. Tasks receive ids and load the batch through `for_clinic`.
+- The view validates a form and calls one service (`import_start`, `import_set_mapping`,
+  `import_confirm`, `import_cancel`): whether a file is checked or committed now or by a worker
+  is decided here, by its size.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone, translation
@@ -28,78 +34,33 @@ from django.utils.translation import gettext as _
 from clinics.models import Clinic, User
 from patients.imports import generic_csv
 from patients.imports.base import ImportFormatError, Reading, RowError
-from patients.imports.detect import detect, parser_for
+from patients.imports.detect import HEAD_BYTES, detect, parser_for
 from patients.imports.fhir import FORMAT_CODE as FHIR_FORMAT
 from patients.imports.generic_csv import ColumnMapping, CsvHeader, read_header
 from patients.measurements import import_store
 from patients.measurements.alerts import alerts_evaluate
-from patients.measurements.validation import dedup_key, reading_problems, rounded
+from patients.measurements.validation import dedup_key, reading_problems
 from patients.models import ImportBatch, ImportStatus, Measurement, MeasurementSource, Patient
+from portal import private_files
 
 MAX_STORED_ERRORS = 100
 COMMIT_CHUNK = 5000
-HEAD_BYTES = 64 * 1024
-
-
-def measurement_from(
-    reading: Reading, *, patient: Patient, source: str, actor: User | None, **extra: object
-) -> Measurement:
-    return Measurement(
-        clinic_id=patient.clinic_id,
-        patient=patient,
-        kind=reading.kind,
-        measured_at=reading.measured_at,
-        value=rounded(reading),
-        systolic=reading.systolic,
-        diastolic=reading.diastolic,
-        pulse=reading.pulse,
-        irregular_heartbeat=reading.irregular_heartbeat,
-        device=reading.device[:200],
-        source=source,
-        entered_by=actor,
-        dedup_key=dedup_key(reading),
-        **extra,
-    )
-
-
-@transaction.atomic
-def measurement_record(
-    *, clinic: Clinic, actor: User, patient: Patient, reading: Reading, source: MeasurementSource
-) -> Measurement:
-    """Manual entry by the patient or a professional."""
-    patient = Patient.objects.for_clinic(clinic).get(pk=patient.pk)
-    problems = reading_problems(reading)
-    if problems:
-        raise ValidationError(problems)
-    measurement = measurement_from(reading, patient=patient, source=source, actor=actor)
-    if Measurement.objects.filter(patient=patient, dedup_key=measurement.dedup_key).exists():
-        raise ValidationError(_("This measurement has been recorded already."), code="duplicate")
-    measurement.save()
-    alerts_evaluate(patient=patient, measurements=Measurement.objects.filter(pk=measurement.pk))
-    return measurement
-
-
-# --- imports -------------------------------------------------------------------------------------
-
-
-def _private_path(stored_name: str) -> Path:
-    return Path(settings.PRIVATE_UPLOAD_ROOT) / stored_name
-
-
-def _store_upload(upload: UploadedFile) -> str:
-    root = Path(settings.PRIVATE_UPLOAD_ROOT)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stored_name = uuid.uuid4().hex
-    with open(root / stored_name, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return stored_name
+UPLOAD_FOLDER = "imports/"
+# Device exports are text (CSV, XML, JSON) or ZIP. Which export a file is, is decided by
+# `patients.imports.detect`; this only refuses at once what is neither (a photo, a PDF...).
+UPLOAD_TYPES = frozenset({private_files.TEXT, private_files.ZIP})
+# patients/tasks.py imports these services (tasks are thin wrappers around them), so the services
+# enqueue the tasks by their registered names instead of importing them: the message is the one
+# `.delay()` sends, with no import cycle and no import inside a function, and the web process
+# needs no task module loaded. test_import_services pins the names to the tasks.
+CHECK_TASK = "patients.tasks.import_check_task"
+COMMIT_TASK = "patients.tasks.import_commit_task"
 
 
 def _delete_files(stored_name: str) -> None:
     """The upload and what its check wrote for the commit (import_store)."""
     if stored_name:
-        _private_path(stored_name).unlink(missing_ok=True)
+        private_files.delete(name=stored_name)
         import_store.discard(stored_name)
 
 
@@ -108,48 +69,98 @@ def _discard_file(batch: ImportBatch) -> None:
     batch.stored_name = ""
 
 
+def _format(filename: str, head: bytes) -> str:
+    try:
+        return detect(filename, head)
+    except ImportFormatError as exc:
+        # No known export, but a readable CSV: imported once the user has chosen its columns.
+        if not generic_csv.sniff(head):
+            raise ValidationError(str(exc), code="format") from exc
+        return generic_csv.FORMAT_CODE
+
+
 def import_upload(
     *, clinic: Clinic, actor: User | None, patient: Patient, upload: UploadedFile, source: str
 ) -> ImportBatch:
     """Store the file privately and recognise its format; nothing is imported yet."""
     patient = Patient.objects.for_clinic(clinic).get(pk=patient.pk)
-    if upload.size > settings.IMPORT_MAX_BYTES:
-        raise ValidationError(
-            _("The file is too large: at most %(mb)d MB.")
-            % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)},
-            code="too_large",
-        )
     upload.seek(0)
-    head = upload.read(HEAD_BYTES)
+    head = upload.read(HEAD_BYTES)  # before storing: the storage may move the upload's file
     try:
-        file_format = detect(upload.name, head)
-    except ImportFormatError as exc:
-        # No known export, but a readable CSV: imported once the user has chosen its columns.
-        if not generic_csv.sniff(head):
-            raise ValidationError(str(exc), code="format") from exc
-        file_format = generic_csv.FORMAT_CODE
-    if file_format == FHIR_FORMAT:
-        source = MeasurementSource.FHIR
-    return ImportBatch.objects.create(
-        clinic=clinic,
-        patient=patient,
-        uploaded_by=actor,
-        source=source,
-        filename=Path(upload.name).name[:255],
-        stored_name=_store_upload(upload),
-        format=file_format,
-        language=translation.get_language() or settings.LANGUAGE_CODE,
-        status=ImportStatus.NEEDS_MAPPING
-        if file_format == generic_csv.FORMAT_CODE
-        else ImportStatus.QUEUED,
-    )
+        stored = private_files.save_upload(
+            upload=upload,
+            max_bytes=settings.IMPORT_MAX_BYTES,
+            accepted_types=UPLOAD_TYPES,
+            prefix=UPLOAD_FOLDER,
+        )
+    except ValidationError as exc:
+        if exc.code == "type":
+            _format(upload.name, head)  # no export at all: the message naming the exports
+        raise
+    try:
+        file_format = _format(upload.name, head)
+        return ImportBatch.objects.create(
+            clinic=clinic,
+            patient=patient,
+            uploaded_by=actor,
+            source=MeasurementSource.FHIR if file_format == FHIR_FORMAT else source,
+            filename=PurePath(upload.name).name[:255],
+            stored_name=stored.name,
+            format=file_format,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+            status=ImportStatus.NEEDS_MAPPING
+            if file_format == generic_csv.FORMAT_CODE
+            else ImportStatus.QUEUED,
+        )
+    except BaseException:
+        private_files.delete(name=stored.name)  # a refused file does not stay behind
+        raise
 
 
-def _stored_file(batch: ImportBatch) -> Path:
-    path = _private_path(batch.stored_name) if batch.stored_name else None
-    if path is None or not path.is_file():
-        raise ImportFormatError(_("The uploaded file is no longer available. Upload it again."))
-    return path
+def import_start(
+    *, clinic: Clinic, actor: User, patient: Patient, upload: UploadedFile, source: str
+) -> ImportBatch:
+    """The upload form's one service: store and recognise the file, then check it (the preview)
+    unless it is a CSV waiting for its columns (NEEDS_MAPPING).
+
+    Not one transaction: stored files are no part of it, and every stored upload must keep the
+    batch row that names it (the retention purge finds abandoned files through their batches).
+    """
+    batch = import_upload(clinic=clinic, actor=actor, patient=patient, upload=upload, source=source)
+    if batch.status == ImportStatus.NEEDS_MAPPING:
+        return batch
+    return _start_check(batch)
+
+
+def _start_check(batch: ImportBatch) -> ImportBatch:
+    """The preview: right away for a small file, by a worker (with progress) for a large one."""
+    if import_is_large(batch):
+        _enqueue(CHECK_TASK, batch)
+        return batch
+    return import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
+
+
+def _enqueue(task_name: str, batch: ImportBatch) -> None:
+    # Once committed, so the worker finds the batch as this transaction leaves it.
+    ids = [batch.clinic_id, batch.pk]
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=ids))
+
+
+def _gone() -> ImportFormatError:
+    return ImportFormatError(_("The uploaded file is no longer available. Upload it again."))
+
+
+def _require_upload(batch: ImportBatch) -> None:
+    if not private_files.exists(name=batch.stored_name):
+        raise _gone()
+
+
+def _open_upload(batch: ImportBatch) -> File:
+    _require_upload(batch)
+    try:
+        return private_files.open_file(name=batch.stored_name)
+    except FileNotFoundError:  # deleted since (a cancel, the purge)
+        raise _gone() from None
 
 
 def _items(batch: ImportBatch) -> Iterator[Reading | RowError]:
@@ -160,25 +171,31 @@ def _items(batch: ImportBatch) -> Iterator[Reading | RowError]:
         if not batch.mapping:  # e.g. the import command, which cannot ask for the columns
             raise ImportFormatError(_("This CSV file is not a known export: choose its columns."))
         options["mapping"] = ColumnMapping.from_dict(batch.mapping)
-    with open(_stored_file(batch), "rb") as stream:
+    with _open_upload(batch) as stream:
         yield from parse(stream, filename=batch.filename, tz=tz, **options)
 
 
 def import_header(*, batch: ImportBatch) -> CsvHeader:
     """The columns and first rows of a generic CSV waiting for its mapping (ImportFormatError
     when the file is gone or unreadable)."""
-    with open(_stored_file(batch), "rb") as stream:
+    with _open_upload(batch) as stream:
         return read_header(stream, filename=batch.filename)
 
 
-@transaction.atomic
 def import_set_mapping(
     *, clinic: Clinic, actor: User, batch: ImportBatch, mapping: ColumnMapping
 ) -> ImportBatch:
-    """Store the columns chosen for a generic CSV; the caller then runs the check (preview).
+    """Store the columns chosen for a generic CSV, then check the file with them (the preview,
+    now or by a worker, as `import_start`).
 
     Allowed until the import is confirmed: a preview with wrong dates can be mapped again.
     """
+    # The check runs after the row lock is released: a small file's check takes a moment.
+    return _start_check(_map(clinic=clinic, batch=batch, mapping=mapping))
+
+
+@transaction.atomic
+def _map(*, clinic: Clinic, batch: ImportBatch, mapping: ColumnMapping) -> ImportBatch:
     batch = ImportBatch.objects.for_clinic(clinic).select_for_update().get(pk=batch.pk)
     if not import_accepts_mapping(batch):
         raise ValidationError(_("The columns of this file can no longer be changed."))
@@ -232,8 +249,9 @@ def _existing_keys(patient: Patient, keys: list[str]) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT m.dedup_key FROM unnest(string_to_array(%s, ',')) AS k(key) "
-            "JOIN patients_measurement m ON m.patient_id = %s AND m.dedup_key = k.key",
-            [",".join(keys), patient.pk],
+            "JOIN patients_measurement m "
+            "ON m.clinic_id = %s AND m.patient_id = %s AND m.dedup_key = k.key",
+            [",".join(keys), patient.clinic_id, patient.pk],
         )
         return {key for (key,) in cursor.fetchall()}
 
@@ -282,7 +300,8 @@ def _import_check(batch: ImportBatch) -> ImportBatch:
     valid = duplicate = 0
     errors: list[RowError] = []
     try:
-        with import_store.CheckedWriter(batch, _stored_file(batch)) as checked:
+        _require_upload(batch)
+        with import_store.CheckedWriter(batch) as checked:
             for chunk in _checked_chunks(batch):
                 checked.write(chunk.new)
                 valid += len(chunk.new)
@@ -324,16 +343,17 @@ def import_commit(*, clinic_id: int, batch_id: int) -> ImportBatch:
 
 def _import_commit(batch: ImportBatch) -> ImportBatch:
     # Outside the transaction, so the page shows it; a retried task (acks_late) finds RUNNING.
-    ImportBatch.objects.filter(pk=batch.pk).exclude(status__in=_FINISHED).update(
-        status=ImportStatus.RUNNING
-    )
+    ImportBatch.objects.for_clinic(batch.clinic_id).filter(pk=batch.pk).exclude(
+        status__in=_FINISHED
+    ).update(status=ImportStatus.RUNNING)
     try:
         with transaction.atomic():
             # A second commit of the same batch (a double confirmation) waits here for the
             # first, then finds it done: readings stored meanwhile are skipped silently, so
             # without the lock it would record an import of nothing.
             batch = (
-                ImportBatch.objects.select_for_update(of=("self",))
+                ImportBatch.objects.for_clinic(batch.clinic_id)
+                .select_for_update(of=("self",))
                 .select_related("patient")
                 .get(pk=batch.pk)
             )
@@ -373,7 +393,8 @@ def _store(batch: ImportBatch) -> int:
         # Outside the transaction's visibility: the progress page reads the cache.
         cache.set(progress_key(batch.pk), rows, timeout=3600)
 
-    lines = import_store.checked_lines(batch, _stored_file(batch))
+    _require_upload(batch)
+    lines = import_store.checked_lines(batch)
     if lines is None:
         lines = (
             import_store.copy_line(reading, key)
@@ -393,9 +414,33 @@ def import_cancel(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
+def import_confirm(*, clinic: Clinic, actor: User, batch: ImportBatch) -> ImportBatch:
+    """The confirm button's one service: commit a previewed import, now for a small file, by a
+    worker (QUEUED, with progress) for a large one. A ValidationError when there is nothing to
+    commit (not previewed, or no valid new reading).
+
+    No outer transaction: `import_commit` is its own, and deletes the files only once it has
+    committed.
+    """
+    batch = ImportBatch.objects.for_clinic(clinic).get(pk=batch.pk)
+    if batch.status != ImportStatus.PREVIEWED or batch.rows_valid == 0:
+        raise ValidationError(_("There is nothing to import in this file."), code="nothing")
+    if import_is_large(batch):
+        return _queue_commit(clinic=clinic, batch=batch)
+    return import_commit(clinic_id=batch.clinic_id, batch_id=batch.pk)
+
+
+@transaction.atomic
+def _queue_commit(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:
+    ImportBatch.objects.for_clinic(clinic).filter(pk=batch.pk).update(status=ImportStatus.QUEUED)
+    _enqueue(COMMIT_TASK, batch)
+    batch.status = ImportStatus.QUEUED
+    return batch
+
+
 def import_is_large(batch: ImportBatch) -> bool:
     """Large files are checked and committed by a Celery worker, with visible progress."""
-    path = _private_path(batch.stored_name) if batch.stored_name else None
     return (
-        path is not None and path.is_file() and path.stat().st_size > settings.IMPORT_SYNC_MAX_BYTES
+        private_files.exists(name=batch.stored_name)
+        and private_files.size(name=batch.stored_name) > settings.IMPORT_SYNC_MAX_BYTES
     )
