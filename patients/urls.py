@@ -21,7 +21,7 @@ urlpatterns = [
     path("<int:patient_id>/imports/<int:batch_id>/", iv.import_detail, name="import_detail"),
     path("<int:patient_id>/imports/<int:batch_id>/columns/", iv.import_mapping,
          name="import_mapping"),
-    path("<int:patient_id>/imports/<int:batch_id>/confirm/", iv.import_confirm,
+    path("<int:patient_id>/imports/<int:batch_id>/confirm/", iv.import_confirm_view,
          name="import_confirm"),
     path("<int:patient_id>/imports/<int:batch_id>/cancel/", iv.import_cancel_view,
          name="import_cancel"),

@@ -309,19 +309,28 @@ CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'ca
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 PATIENT_MINIMUM_AGE = 16
 ACCESS_LOG_PAGE_SIZE = 50
-# Uploaded export files wait here (never served) until they are imported or cancelled. With
-# several web hosts and workers this must be shared storage: a shared file system here, or
-# STORAGES["private"] pointed at S3-compatible object storage (django-storages); the code reaches
-# private files only through portal/private_files.py and this storage alias.
+# Private files (uploaded exports today; media, documents and exports later) are never served
+# from a URL: the code reaches them only through portal/private_files.py and this storage alias.
+# One host: a directory. Several web hosts and workers: a shared file system there, or object
+# storage by setting only, e.g. PRIVATE_STORAGE_BACKEND=storages.backends.s3.S3Storage with
+# PRIVATE_STORAGE_OPTIONS='{"bucket_name": "...", "endpoint_url": "..."}' (django-storages
+# installed, credentials in its usual AWS_* variables).
 PRIVATE_UPLOAD_ROOT = env.path("PRIVATE_UPLOAD_ROOT", default=VAR_DIR / "private-uploads")
+_FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+PRIVATE_STORAGE_BACKEND = env.str("PRIVATE_STORAGE_BACKEND", default=_FILE_SYSTEM_STORAGE)
 STORAGES["private"] = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    # No base_url: private files have no URL; they are served only by views (file_response).
-    "OPTIONS": {
-        "location": PRIVATE_UPLOAD_ROOT,
-        "directory_permissions_mode": 0o700,
-        "file_permissions_mode": 0o600,
-    },
+    "BACKEND": PRIVATE_STORAGE_BACKEND,
+    "OPTIONS": env.json("PRIVATE_STORAGE_OPTIONS", default={})
+    | (
+        # No base_url: private files have no URL; they are served only by views (file_response).
+        {
+            "location": PRIVATE_UPLOAD_ROOT,
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        }
+        if PRIVATE_STORAGE_BACKEND == _FILE_SYSTEM_STORAGE
+        else {}
+    ),
 }
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
 IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=2 * 1024 * 1024)

@@ -17,13 +17,11 @@ from patients.measurements.forms import ImportMappingForm, ImportUploadForm
 from patients.measurements.services import (
     import_accepts_mapping,
     import_cancel,
+    import_confirm,
     import_header,
     import_set_mapping,
     import_start,
     progress_key,
-)
-from patients.measurements.services import (
-    import_confirm as import_confirm_service,
 )
 from patients.models import ImportBatch, ImportStatus, MeasurementSource
 from patients.record_access import Scope, own_record, staff_record
@@ -142,7 +140,7 @@ def _column_examples(header: CsvHeader) -> list[tuple[str, list[str]]]:
 def _confirm(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
     batch = _batch(scope, batch_id)
     try:
-        import_confirm_service(clinic=scope.patient.clinic, actor=request.user, batch=batch)
+        import_confirm(clinic=scope.patient.clinic, actor=request.user, batch=batch)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(scope.url("import_detail", batch_id=batch.pk))
@@ -166,7 +164,7 @@ def import_detail(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResp
 
 @require_POST
 @staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT, write=AccessAction.CREATE)
-def import_confirm(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
+def import_confirm_view(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
     return _confirm(request, scope, batch_id)
 
 

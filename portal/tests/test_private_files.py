@@ -288,3 +288,23 @@ def test_private_files_is_the_lowest_layer():
         for alias in node.names
     }
     assert not {name.split(".")[0] for name in imported} & {"clinics", "patients", "messaging"}
+
+
+def test_another_storage_backend_needs_no_code_change(settings):
+    """Pointed at a storage without a file system (Django's in-memory storage stands in for
+    object storage), saving, reading, ranges and deletion work as they do on disk."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    upload = save(b"Datum,Gewicht\n01-03-2025,80\n", prefix="imports/")
+    assert private_files.exists(name=upload.name)
+    assert private_files.size(name=upload.name) == upload.size
+    with private_files.open_file(name=upload.name) as stream:
+        assert stream.read().startswith(b"Datum")
+    with private_files.open_for_writing(name=f"{upload.name}.checked") as out:
+        out.write(BODY)
+    partial = get(Path(), f"{upload.name}.checked", Range="bytes=10-19")
+    assert partial.status_code == 206 and body(partial) == BODY[10:20]
+    private_files.delete(name=upload.name)
+    assert not private_files.exists(name=upload.name)
