@@ -13,10 +13,10 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from functools import wraps
 
-from django.db import models
+from django.db import connection, models
 from django.http import HttpRequest, HttpResponse
 
 from clinics.models import AccessAction, AccessLogEntry, AccessOutcome, AccessPart, Clinic
@@ -71,11 +71,8 @@ def access_log_record(
 
 
 # What every entry of one request shares; each patient shown adds its own id.
-_SHARED_FIELDS = [
-    f
-    for f in AccessLogEntry._meta.concrete_fields
-    if f.name not in ("id", "patient", "object_type", "object_id")
-]
+_PER_PATIENT = ("id", "patient", "object_type", "object_id")
+_SHARED_FIELDS = [f for f in AccessLogEntry._meta.concrete_fields if f.name not in _PER_PATIENT]
 
 
 def access_log_record_many(
@@ -83,19 +80,30 @@ def access_log_record_many(
     request: HttpRequest,
     clinic: Clinic,
     action: AccessAction,
-    patients: Iterable[models.Model],
+    patients: Sequence[models.Model],
     part: AccessPart | str,
-) -> list[AccessLogEntry]:
-    """One entry per patient a page shows, written as one multi-row INSERT."""
-    first = _entry(request, clinic, action, None, None, part, AccessOutcome.SUCCESS)
-    entries = []
-    for patient in patients:
-        entry = AccessLogEntry(**{f.attname: getattr(first, f.attname) for f in _SHARED_FIELDS})
-        entry.patient_id = patient.pk
-        entry.object_type = patient._meta.label_lower
-        entry.object_id = str(patient.pk)
-        entries.append(entry)
-    return AccessLogEntry.objects.bulk_create(entries) if entries else []
+) -> int:
+    """One entry per patient a page shows, written as one INSERT statement; the number written.
+
+    One statement, not the ORM's bulk_create: building and saving 25 model instances in a
+    transaction of their own cost the dashboard more than reading its data.
+    """
+    if not patients:
+        return 0
+    shared = _entry(request, clinic, action, None, None, part, AccessOutcome.SUCCESS)
+    quote = connection.ops.quote_name
+    columns = [f.column for f in _SHARED_FIELDS]
+    columns += [AccessLogEntry._meta.get_field(name).column for name in _PER_PATIENT[1:]]
+    values = [f.get_db_prep_save(getattr(shared, f.attname), connection) for f in _SHARED_FIELDS]
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(AccessLogEntry._meta.db_table)} "  # noqa: S608 - names from the model
+            f"({', '.join(quote(c) for c in columns)}) "
+            f"SELECT {placeholders}, p.id, %s, p.id::text FROM unnest(%s::bigint[]) AS p(id)",
+            [*values, patients[0]._meta.label_lower, [patient.pk for patient in patients]],
+        )
+        return cursor.rowcount
 
 
 def logs_access(
