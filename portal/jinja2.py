@@ -3,19 +3,22 @@
 Only the row partials of the long tables use it: Django's engine renders every other page.
 The partials see what the Django templates they replace used: Django's translation (`_`,
 `gettext`, `ngettext` through `jinja2.ext.i18n`; a translation is text, escaped like any value,
-as `{% translate %}` does), `url` (Django's `reverse`), and the `floatformat` and `date` filters
-in the active language. Autoescaping is always on.
+as `{% translate %}` does), `url` (Django's `reverse`), and the `fixed` (a number with a
+given count of decimals) and `date` filters in the active language. Autoescaping is always on.
 """
 
 from __future__ import annotations
 
 import functools
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.template.defaultfilters import date, floatformat
+from django.template.defaultfilters import date
 from django.urls import URLResolver, get_resolver, get_script_prefix, get_urlconf, reverse
+from django.utils import numberformat
+from django.utils.formats import get_format
 from django.utils.timezone import template_localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment
 
 
@@ -31,6 +34,21 @@ def url(name: str, *args: Any) -> str:
     return _reverse(get_resolver(get_urlconf()), get_script_prefix(), name, args)
 
 
+@functools.lru_cache(maxsize=8)
+def _decimal_separator(language: str | None) -> str:
+    return get_format("DECIMAL_SEPARATOR", language)
+
+
+def fixed(value: Decimal | float | None, places: int) -> str:
+    """What `floatformat:places` shows for a stored number (rounded half up, the active
+    language's decimal separator, no grouping), without parsing its argument and looking the
+    format up again in every cell of a table."""
+    if value is None:
+        return ""
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return numberformat.format(rounded, _decimal_separator(get_language()), decimal_pos=places)
+
+
 def local_date(value: Any, format_name: str = "") -> str:
     """`{{ value|date:format_name }}`: aware datetimes in the current time zone first, as the
     Django engine does before its `date` filter."""
@@ -42,6 +60,6 @@ def environment(**options: Any) -> Environment:
     env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
     env.globals["url"] = url
-    env.filters["floatformat"] = floatformat
+    env.filters["fixed"] = fixed
     env.filters["date"] = local_date
     return env
