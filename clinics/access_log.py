@@ -19,7 +19,14 @@ from functools import wraps
 from django.db import connection, models
 from django.http import HttpRequest, HttpResponse
 
-from clinics.models import AccessAction, AccessLogEntry, AccessOutcome, AccessPart, Clinic
+from clinics.models import (
+    PATIENT_ROLE,
+    AccessAction,
+    AccessLogEntry,
+    AccessOutcome,
+    AccessPart,
+    Clinic,
+)
 from clinics.security import client_ip, user_agent
 
 
@@ -37,6 +44,8 @@ def _entry(
     role = membership.role if membership is not None and membership.clinic_id == clinic.pk else ""
     if not role and user is not None and user.is_superuser:
         role = "superuser"
+    if not role and user is not None and getattr(patient, "user_id", None) == user.pk:
+        role = PATIENT_ROLE
     target = obj if obj is not None else patient
     return AccessLogEntry(
         clinic=clinic,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from allauth.account.adapter import get_adapter
 from django.http import HttpRequest
 
-from clinics.models import InvitationBase, StaffInvitation, User
+from clinics.models import InvitationBase, StaffInvitation
 from clinics.services import invitation_by_token, staff_invitation_accept
 
 SESSION_KEY = "pending_invitation"
@@ -26,23 +26,35 @@ class InvitationKind:
     # Links the signed-in user (raises ValidationError when they may not accept it); returns the
     # Membership for a staff invitation, so the new clinic becomes the active one.
     accept: Callable[..., object]
+    # Called with the request and what `accept` returned, once it is linked: where a kind that
+    # links an account to a record has the link logged (patients.record_access).
+    accepted: Callable[[HttpRequest, object], None] | None = None
 
 
 _KINDS: dict[str, InvitationKind] = {}
 
 
 def invitation_kind_register(
-    name: str, *, model: type[InvitationBase], accept: Callable[..., object]
+    name: str,
+    *,
+    model: type[InvitationBase],
+    accept: Callable[..., object],
+    accepted: Callable[[HttpRequest, object], None] | None = None,
 ) -> None:
-    _KINDS[name] = InvitationKind(model, accept)
+    _KINDS[name] = InvitationKind(model, accept, accepted)
 
 
 def invitation_kind(name: str) -> InvitationKind | None:
     return _KINDS.get(name)
 
 
-def invitation_accept(name: str, *, invitation: InvitationBase, user: User) -> object:
-    return _KINDS[name].accept(invitation=invitation, user=user)
+def invitation_accept(name: str, *, request: HttpRequest, invitation: InvitationBase) -> object:
+    """The signed-in user accepts; the kind's `accepted` hook runs once it is linked."""
+    kind = _KINDS[name]
+    result = kind.accept(invitation=invitation, user=request.user)
+    if kind.accepted is not None:
+        kind.accepted(request, result)
+    return result
 
 
 invitation_kind_register("staff", model=StaffInvitation, accept=staff_invitation_accept)

@@ -157,6 +157,10 @@ class EncryptionCanary(models.Model):
         return "encryption canary"
 
 
+# The role of an entry written for a patient's own account (linking it to a record).
+PATIENT_ROLE = "patient"
+
+
 class AccessAction(models.TextChoices):
     CREATE = "create", _("create")
     READ = "read", _("read")
@@ -166,6 +170,7 @@ class AccessAction(models.TextChoices):
     SEARCH = "search", _("search")
     BREAK_GLASS = "break_glass", _("break the glass")
     LOG_ACCESS = "log_access", _("access log viewed")
+    LINK = "link", _("account linked")
 
 
 class AccessPart(models.TextChoices):
@@ -244,6 +249,8 @@ class AccessLogEntry(ClinicOwnedModel):
     def role_label(self) -> str:
         if self.role in Role.values:
             return Role(self.role).label
+        if self.role == PATIENT_ROLE:
+            return _("Patient")
         return _("Operator") if self.role == "superuser" else self.role
 
     def save(self, *args: object, **kwargs: object) -> None:

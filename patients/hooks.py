@@ -6,11 +6,17 @@ from clinics.demo import demo_seeder_register
 from clinics.invitations import invitation_kind_register
 from patients.demo import patients_demo_seed
 from patients.models import PatientInvitation
+from patients.record_access import record_linked
 from patients.services import patient_invitation_accept, patients_reindex_names
 from portal.crypto import field_key_rotated_hook_register
 
 
 def register_all() -> None:
-    invitation_kind_register("patient", model=PatientInvitation, accept=patient_invitation_accept)
+    invitation_kind_register(
+        "patient",
+        model=PatientInvitation,
+        accept=patient_invitation_accept,
+        accepted=record_linked,
+    )
     field_key_rotated_hook_register(patients_reindex_names)
     demo_seeder_register(patients_demo_seed)

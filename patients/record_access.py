@@ -12,6 +12,9 @@ Invariants:
   is logged too). The view receives a `Scope`, never a bare id.
 - List pages return a TemplateResponse whose context names the `patients_shown`; the door logs
   one entry per patient shown, as one multi-row INSERT. A list that forgets to name them fails.
+- A refused attempt on a staff record URL (another clinic's or a missing record: 404; a role
+  that may not see the page: 403) is logged too, with the outcome "denied", in the log of the
+  clinic the user works in, naming the number asked for but no record.
 - The patient's own pages are not logged: the log records access by others (NEN 7513).
 - No view calls the access-log writer (clinics.access_log) itself. tests/test_record_access.py
   walks the URL resolver: every staff URL under a patient record must declare its access and
@@ -26,14 +29,14 @@ from functools import cached_property, wraps
 from typing import Literal
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from clinics.access import Policy, View, clinic_roles_policy, declare
+from clinics.access import Check, Policy, View, clinic_roles_policy, declare
 from clinics.access_log import access_log_record, access_log_record_many
-from clinics.models import AccessAction, AccessPart, Role
+from clinics.models import AccessAction, AccessOutcome, AccessPart, Role
 from clinics.tenancy import get_for_clinic_or_404
 from patients.models import MeasurementSource, Patient
 
@@ -112,7 +115,11 @@ def staff_record(
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, patient_id: int, **kwargs: object) -> HttpResponse:
-            patient = get_for_clinic_or_404(Patient, request.clinic, pk=patient_id)
+            try:
+                patient = get_for_clinic_or_404(Patient, request.clinic, pk=patient_id)
+            except Http404:
+                _denied(request, access, patient_id)
+                raise
             access_log_record(
                 request=request,
                 clinic=request.clinic,
@@ -122,9 +129,41 @@ def staff_record(
             )
             return view(request, Scope(patient, is_staff=True), **kwargs)
 
-        return _declared(wrapped, clinic_roles_policy(*roles), access)
+        policy = clinic_roles_policy(*roles)
+        logged_policy = Policy(policy.name, _denials_logged(policy, access), policy.roles)
+        return _declared(wrapped, logged_policy, access)
 
     return decorator
+
+
+def _denials_logged(policy: Policy, access: RecordAccess) -> Check:
+    """The role check of a record page, with a refusal logged as a denied attempt (a
+    counsellor or an admin trying a professional's page of a record)."""
+
+    def check(request: HttpRequest) -> HttpResponse | None:
+        try:
+            return policy.check_signed_in(request)
+        except PermissionDenied:
+            match = request.resolver_match
+            _denied(request, access, match.kwargs.get("patient_id") if match else None)
+            raise
+
+    return check
+
+
+def _denied(request: HttpRequest, access: RecordAccess, patient_id: object) -> None:
+    """A refused attempt on a record URL, in the log of the clinic the user works in: the
+    requested number, never a link to a record the user may not see (another clinic's)."""
+    if getattr(request, "clinic", None) is None:
+        return  # nobody's clinic to log it in: no membership, or several and none chosen
+    access_log_record(
+        request=request,
+        clinic=request.clinic,
+        action=access.action_for(request.method),
+        obj=Patient(pk=str(patient_id)[:64]),  # names the number asked for, fetches nothing
+        part=access.part,
+        outcome=AccessOutcome.DENIED,
+    )
 
 
 def own_record(view: View) -> View:
@@ -209,3 +248,15 @@ def staff_record_create(*roles: Role, part: AccessPart) -> Callable[[View], View
         return _declared(wrapped, clinic_roles_policy(*roles), access)
 
     return decorator
+
+
+def record_linked(request: HttpRequest, patient: Patient) -> None:
+    """An account was linked to a record (a patient invitation accepted): logged in the record's
+    clinic, so the clinic sees who linked which record and when (SECURITY.md T40)."""
+    access_log_record(
+        request=request,
+        clinic=patient.clinic,
+        action=AccessAction.LINK,
+        patient=patient,
+        part=AccessPart.INVITATION,
+    )

@@ -82,6 +82,19 @@ def pending_invitation_of(*, clinic: Clinic, patient: Patient) -> PatientInvitat
     return PatientInvitation.objects.for_clinic(clinic).pending().filter(patient=patient).first()
 
 
+def account_link_of(*, clinic: Clinic, patient: Patient) -> PatientInvitation | None:
+    """The accepted invitation that linked the record's account: when, and by which account."""
+    if patient.user_id is None:
+        return None
+    return (
+        PatientInvitation.objects.for_clinic(clinic)
+        .filter(patient=patient, accepted_by_id=patient.user_id, accepted_at__isnull=False)
+        .select_related("accepted_by")
+        .order_by("-accepted_at")
+        .first()
+    )
+
+
 def access_log_for_patient_user(
     *, user: User, since: datetime.date | None = None, until: datetime.date | None = None
 ) -> QuerySet[AccessLogEntry]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from clinics.emails import send_templated_mail
-from clinics.models import Clinic, User
+from clinics.models import Clinic, Membership, User
 from clinics.services import absolute_url, invitation_expiry, invitation_new_token
 from patients.models import Patient, PatientInvitation, PatientNameToken
 from portal.crypto import blind_index_key, name_index_digests
@@ -147,6 +148,32 @@ def patient_invite(
     return invitation, link
 
 
+def _ensure_invited_person(invitation: PatientInvitation, user: User) -> None:
+    """Only the invited person links their account (SECURITY.md T40): whoever holds the link must
+    also control the address it was sent to, shown by a verified address on their account. A
+    link handed over in person (a QR code, no address) needs a verified address of their own.
+    Staff of the clinic never accept its patient invitations: a professional who opened a
+    patient's link would otherwise read the record as that patient, outside the access log."""
+    if Membership.objects.for_clinic(invitation.clinic_id).active().filter(user=user).exists():
+        raise ValidationError(
+            _("Staff of this clinic cannot accept a patient invitation of the clinic."),
+            code="staff",
+        )
+    verified = EmailAddress.objects.filter(user=user, verified=True)
+    if invitation.email:
+        verified = verified.filter(email__iexact=invitation.email)
+    if not verified.exists():
+        raise ValidationError(
+            _(
+                "This invitation was sent to another e-mail address: sign in or sign up with "
+                "the address it was sent to."
+            )
+            if invitation.email
+            else _("Confirm your e-mail address first, then open the invitation again."),
+            code="other_email" if invitation.email else "unverified",
+        )
+
+
 @transaction.atomic
 def patient_invitation_accept(*, invitation: PatientInvitation, user: User) -> Patient:
     invitation = (
@@ -169,6 +196,7 @@ def patient_invitation_accept(*, invitation: PatientInvitation, user: User) -> P
         raise ValidationError(
             _("Your account is already linked to a record in this clinic."), code="duplicate"
         )
+    _ensure_invited_person(invitation, user)
     patient.user = user
     patient.save(update_fields=["user", "updated_at"])
     invitation.accepted_at = timezone.now()

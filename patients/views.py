@@ -25,6 +25,7 @@ from patients.record_access import (
 )
 from patients.selectors import (
     access_log_for_patient_user,
+    account_link_of,
     dashboard_patients,
     patient_list,
     patient_records_of_user,
@@ -104,6 +105,7 @@ def patient_detail(request: HttpRequest, scope: Scope) -> HttpResponse:
         {
             "patient": scope.patient,
             "invitation": pending_invitation_of(clinic=request.clinic, patient=scope.patient),
+            "account_link": account_link_of(clinic=request.clinic, patient=scope.patient),
             "invite_form": PatientInviteForm(),
         },
     )

@@ -16,10 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from pytest_django import DjangoDbBlocker
 
-from clinics.models import AccessAction, AccessLogEntry
+from clinics.models import AccessAction, AccessLogEntry, AccessOutcome
 from patients.record_access import RecordAccess
 from tests.test_url_matrix import (
     CLINIC_ADMIN,
+    COUNSELLOR,
     MATRIX,
     NORMAL_GET_STATUS,
     PATIENT,
@@ -103,6 +104,59 @@ def test_every_staff_record_url_writes_exactly_one_entry_with_its_part(world, ro
         assert [(e.patient_id, e.part, e.action) for e in entries] == [
             (world.patient_a.pk, access.part, access.action_for(method))
         ], method
+
+
+def denied_attempt(world: World, route: Route, role: str, side: str) -> list[tuple]:
+    user = user_of(world, role)
+    client = world.client(user)
+    path = url_for(route, world, side)
+    start = last_pk()
+    method = methods(route)[0]
+    if method == "GET":
+        response = client.get(path)
+    else:
+        response = post_with_token(client, path, POST_DATA.get(route.view_name, {}))
+    assert response.status_code in (403, 404), response.status_code
+    return [
+        (e.clinic_id, e.user_id, e.patient_id, e.object_id, e.part, e.outcome)
+        for e in new_entries(start)
+    ]
+
+
+@pytest.mark.parametrize("route", STAFF_RECORD_ROUTES, ids=route_ids(STAFF_RECORD_ROUTES))
+def test_a_record_of_another_clinic_is_a_logged_denied_attempt(world, route, db):
+    """Asking for clinic B's record answers 404 and writes one "denied" entry in clinic A's log:
+    the number asked for, but no link to the record (T16, F6)."""
+    access = declared(route, world)
+    role = staff_role(route)
+    assert denied_attempt(world, route, role, "b") == [
+        (
+            world.clinic_a.pk,
+            user_of(world, role).pk,
+            None,
+            str(world.patient_b.pk),
+            access.part,
+            AccessOutcome.DENIED,
+        )
+    ]
+
+
+@pytest.mark.parametrize("route", STAFF_RECORD_ROUTES, ids=route_ids(STAFF_RECORD_ROUTES))
+def test_a_role_that_may_not_see_a_record_page_is_a_logged_denied_attempt(world, route, db):
+    """The clinic's counsellor (who sees no medical data) asks for a record page: 403, and one
+    "denied" entry in the clinic's log."""
+    access = declared(route, world)
+    assert COUNSELLOR not in MATRIX[route.view_name]
+    assert denied_attempt(world, route, COUNSELLOR, "a") == [
+        (
+            world.clinic_a.pk,
+            world.cora.pk,
+            None,
+            str(world.patient_a.pk),
+            access.part,
+            AccessOutcome.DENIED,
+        )
+    ]
 
 
 @pytest.mark.parametrize("route", OWN_RECORD_ROUTES, ids=route_ids(OWN_RECORD_ROUTES))

@@ -23,8 +23,8 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinics.models import Membership, Role, StaffInvitation
-from clinics.tests.factories import DEFAULT_PASSWORD, UserFactory
+from clinics.models import AccessAction, AccessLogEntry, Membership, Role, StaffInvitation
+from clinics.tests.factories import DEFAULT_PASSWORD, TOTPDeviceFactory, UserFactory
 from clinics.tests.flows import code_for
 from patients.models import PatientInvitation
 from patients.services import patient_update
@@ -353,3 +353,83 @@ def test_qr_code_invitation_without_e_mail_needs_a_confirmed_address_first(invit
     assert petra.user.email == "petra.own@patient.example"
     response = client.get(reverse("patients:my_records"), follow=True)
     assert response.resolver_match.view_name == "mfa:setup"
+
+
+# --- T40: an invitation belongs to the invited person ------------------------------------------
+
+
+def test_a_professional_opening_a_patients_link_cannot_take_the_record(
+    invite_patient, petra, client_for, alice
+):
+    """The professional who invited real.patient@ opens the link and accepts: refused, nothing
+    linked, the link still waits for the patient."""
+    path = link_path(
+        invite_patient(petra, email="real.patient@example.org").content.decode(), "patient"
+    )
+    response = client_for(alice).post(path, follow=True)
+    petra.refresh_from_db()
+    assert petra.user is None
+    assert "Staff of this clinic" in response.content.decode() or "Medewerkers" in (
+        response.content.decode()
+    )
+    assert PatientInvitation.objects.get(patient=petra).accepted_at is None
+
+
+def test_staff_of_the_clinic_cannot_accept_even_with_the_invited_address(
+    invite_patient, petra, clinic_a, client_for
+):
+    """A staff member whose own verified address was invited still cannot link a record of
+    their own clinic to their account."""
+    nurse = UserFactory(email="petra@patient.example")
+    TOTPDeviceFactory(user=nurse)
+    Membership.objects.create(clinic=clinic_a, user=nurse, role=Role.PROFESSIONAL)
+    path = link_path(invite_patient(petra, email=petra.email).content.decode(), "patient")
+    assert client_for(nurse).post(path).status_code == 302  # past the second factor
+    petra.refresh_from_db()
+    assert petra.user is None
+
+
+def test_another_account_cannot_accept_an_e_mailed_invitation(invite_patient, petra):
+    """Someone else who got hold of the link signs in with their own verified address: refused."""
+    path = link_path(invite_patient(petra, email=petra.email).content.decode(), "patient")
+    other = UserFactory(email="someone.else@example.org")
+    client = Client()
+    client.force_login(other)
+    client.post(path)
+    petra.refresh_from_db()
+    assert petra.user is None
+
+
+def test_the_invited_address_must_be_verified_on_the_account(invite_patient, petra):
+    """An account that only claims the invited address (unverified) cannot accept."""
+    path = link_path(invite_patient(petra, email=petra.email).content.decode(), "patient")
+    claimant = UserFactory(email="claimant@example.org")
+    EmailAddress.objects.create(user=claimant, email=petra.email, verified=False, primary=False)
+    client = Client()
+    client.force_login(claimant)
+    client.post(path)
+    petra.refresh_from_db()
+    assert petra.user is None
+
+
+def test_linking_an_account_is_logged_and_shown_to_the_clinic(
+    invite_patient, petra, client_for, alice
+):
+    """The invited patient signs up from the link: the link is an access-log entry of the
+    clinic (who, which record, when) and the record page says which account linked when."""
+    path = link_path(invite_patient(petra, email=petra.email).content.decode(), "patient")
+    client = Client()
+    sign_up(client, path, petra.email)
+    client.post(path)
+    petra.refresh_from_db()
+    assert petra.user is not None
+    entry = AccessLogEntry.objects.get(action=AccessAction.LINK)
+    assert (entry.clinic_id, entry.patient_id, entry.user, entry.role, entry.part) == (
+        petra.clinic_id,
+        petra.pk,
+        petra.user,
+        "patient",
+        "account invitation",
+    )
+    page = client_for(alice).get(reverse("patients:detail", args=[petra.pk])).content.decode()
+    assert petra.email in page

@@ -31,7 +31,7 @@ def _landing(request: HttpRequest, kind: str, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         try:
-            accepted = invitation_accept(kind, invitation=invitation, user=request.user)
+            accepted = invitation_accept(kind, request=request, invitation=invitation)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("home")
