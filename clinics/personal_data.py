@@ -15,13 +15,26 @@ SECURITY_RECORD = _("not exported: a security record")
 DELETED_WITH_ACCOUNT = _("deleted with the account")
 
 
+# The one identifier kept in clear, on purpose: allauth finds the account by it at every sign-in
+# and in every password-reset request, and mail is sent to it. Encrypted with a keyed-hash
+# lookup it would still be decrypted for every mail and in every allauth form; the password
+# hash and the second factor, not the secrecy of the address, protect the account.
+LOGIN_EMAIL_IN_CLEAR = _(
+    "the e-mail address: the login name that allauth looks up at every sign-in and password "
+    "reset, and where mail is sent"
+)
+
+
 def register_all() -> None:
     register_subject(Subject.USER, settings.AUTH_USER_MODEL)
 
     register(
         settings.AUTH_USER_MODEL,
         subject=Subject.USER,
-        purpose=_("signing in: e-mail address, name, password hash, last sign-in"),
+        purpose=_(
+            "signing in: e-mail address, password hash, last sign-in; a name for staff only "
+            "(a patient's name is on their record, encrypted)"
+        ),
         retention=None,
         retention_note=_(
             "as long as the account exists; an account unused for 2 years is warned and "
@@ -30,6 +43,7 @@ def register_all() -> None:
         export=EXPORTED,
         erasure=Erasure.DELETE,
         erasure_reason=_("identifying and contact data are deleted when the account is cancelled"),
+        in_clear=LOGIN_EMAIL_IN_CLEAR,
     )
     register(
         "clinics.Membership",
@@ -88,6 +102,7 @@ def register_all() -> None:
         export=EXPORTED,
         erasure=Erasure.DELETE,
         erasure_reason=DELETED_WITH_ACCOUNT,
+        in_clear=LOGIN_EMAIL_IN_CLEAR,
     )
     for model, purpose in (
         ("otp_totp.TOTPDevice", _("the second factor: an authenticator app's secret key")),

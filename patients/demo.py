@@ -47,7 +47,7 @@ def _patient(seeded: SeededClinic, given: str, family: str, born: datetime.date)
     clinic, demo = seeded.clinic, seeded.demo
     local = f"{given}.{family}".lower().replace(" ", "")
     email = f"{local.encode('ascii', 'ignore').decode()}@patient.{demo.domain}"
-    user = demo_user(email, given)
+    user = demo_user(email, "")  # no name on the account: the record holds it, encrypted
     record = Patient.objects.for_clinic(clinic).filter(user=user).first()
     if record is None:
         record = patient_create(

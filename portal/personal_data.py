@@ -54,6 +54,9 @@ class PersonalData:
     export: Text
     erasure: Erasure
     erasure_reason: Text
+    # Identifying values this model keeps unencrypted, and why (SECURITY.md T43: every
+    # identifier in clear is an exception listed here, with its reason); empty: none.
+    in_clear: Text = ""
 
     @property
     def label(self) -> str:
