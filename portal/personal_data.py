@@ -89,6 +89,7 @@ def register(
     export: Text,
     erasure: Erasure,
     erasure_reason: Text,
+    in_clear: Text = "",
 ) -> PersonalData:
     declaration = PersonalData(
         model=model,
@@ -99,6 +100,7 @@ def register(
         export=export,
         erasure=erasure,
         erasure_reason=erasure_reason,
+        in_clear=in_clear,
     )
     known = _declarations.get(declaration.label)
     if known is not None and known != declaration:
