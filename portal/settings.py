@@ -165,10 +165,14 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = False  # an e-mailed code is never a factor
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 
+# Lock a user name and an address independently, each at its own limit within the cool-off
+# period: guessing one account from many addresses and spraying passwords across many accounts
+# from one address are both stopped; the address's limit is larger, as a clinic's staff may share
+# one address. A success clears that account's own failures only (clinics/lockout.py, T39).
+AXES_HANDLER = "clinics.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOCKOUT_ADDRESS_FAILURE_LIMIT = env.int("LOCKOUT_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-# Lock a user name and an address independently: spraying one password across many accounts
-# from one address and guessing one account from many addresses are both stopped.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "clinics.security.login_identifier"
 AXES_CLIENT_IP_CALLABLE = "clinics.security.client_ip"
