@@ -50,6 +50,7 @@ LOCKOUT_SETTINGS = {
     "AXES_HANDLER": "clinics.lockout.LockoutHandler",
     "AXES_LOCKOUT_PARAMETERS": ["username", "ip_address"],
     "AXES_USERNAME_CALLABLE": "clinics.security.login_identifier",
+    "AXES_DISABLE_ACCESS_LOG": True,
 }
 
 

@@ -177,6 +177,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "clinics.security.login_identifier"
 AXES_CLIENT_IP_CALLABLE = "clinics.security.client_ip"
 AXES_RESET_ON_SUCCESS = True
+# The stored user name is a keyed hash (clinics.security.lockout_identifier); the posted form is
+# stored too (AccessAttempt.post_data), so its name fields are masked like the password.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email"]
+# No per-login trail in axes: lockouts need only the failures, and axes's access log would keep
+# every sign-in's address and browser with no retention period.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_VERBOSE = False
 

@@ -7,16 +7,23 @@ answer in axes's place: what is tested here is the lockout recorded in the datab
 
 from __future__ import annotations
 
+import hashlib
+from io import StringIO
+
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
 from django.db.models import Sum
 from django.http import HttpResponse
 from django.test import Client
+from django.urls import reverse
 
 from clinics.checks import lockout_is_configured_as_the_handler_expects
+from clinics.security import lockout_identifier
 from clinics.tests.factories import DEFAULT_PASSWORD
 from clinics.tests.flows import password_login
 
@@ -136,3 +143,82 @@ def test_a_system_check_refuses_lockout_settings_the_handler_does_not_expect(set
     errors = lockout_is_configured_as_the_handler_expects(None)
     assert [e.id for e in errors] == ["clinics.E003"]
     assert "AXES_HANDLER" in errors[0].msg
+
+
+# --- F5: lockout identifiers are keyed hashes, never the address in clear --------------------
+
+
+def axes_rows_holding(text: str) -> list[str]:
+    """Every text column of every axes table, searched for `text` (case-insensitive)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name LIKE 'axes%%'"
+            " AND data_type IN ('text', 'character varying')"
+        )
+        columns = cursor.fetchall()
+        assert {table for table, _ in columns} >= {"axes_accessattempt", "axes_accesslog"}
+        found = []
+        for table, column in columns:
+            cursor.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}" ILIKE %s',  # noqa: S608
+                [f"%{text}%"],
+            )
+            if cursor.fetchone()[0]:
+                found.append(f"{table}.{column}")
+    return found
+
+
+@pytest.mark.parametrize("failure_log", [False, True], ids=["default", "failure-log-on"])
+def test_no_axes_table_holds_a_tried_address_in_clear(settings, alice, adam, failure_log):
+    """After failures, a lockout, successes and a sign-out, axes's rows hold no e-mail address."""
+    settings.AXES_ENABLE_ACCESS_FAILURE_LOG = failure_log
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(alice.email)
+    attempt("Unknown.Person@Zuid.example ")
+    client = Client()
+    password_login(client, adam.email, REMOTE_ADDR="203.0.113.5")
+    client.post(reverse("account_logout"))
+    assert AccessAttempt.objects.exists()
+    if failure_log:
+        assert AccessFailureLog.objects.exists()
+
+    for text in ("alice@noord.example", "unknown.person", "adam@noord", "@noord", "@zuid"):
+        assert axes_rows_holding(text) == [], text
+
+
+def test_axes_keeps_no_log_of_successful_sign_ins(alice):
+    """AXES_DISABLE_ACCESS_LOG: lockouts need only the failures; no per-login trail in axes."""
+    assert attempt(alice.email, DEFAULT_PASSWORD).signed_in_as == str(alice.pk)
+    assert not AccessLog.objects.exists()
+
+
+def test_the_lockout_identifier_finds_and_resets_an_accounts_record(alice):
+    """An operator unlocks by e-mail (`manage.py lockout_reset`): lockout_identifier(email) is
+    the stored user name."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(alice.email)
+    assert is_lockout(attempt(alice.email, DEFAULT_PASSWORD, address="203.0.113.9"))
+    identifier = lockout_identifier(" Alice@Noord.EXAMPLE")
+    assert AccessAttempt.objects.filter(username=identifier).exists()
+
+    out = StringIO()
+    call_command("lockout_reset", "ALICE@noord.example", stdout=out)
+    assert out.getvalue().startswith("ALICE@noord.example: cleared 2 lockout record(s)")
+    assert not AccessAttempt.objects.filter(username=identifier).exists()
+    response = attempt(alice.email, DEFAULT_PASSWORD, address="203.0.113.9")
+    assert response.signed_in_as == str(alice.pk)
+
+
+def test_the_lockout_identifier_is_a_keyed_hash(settings):
+    """Not a plain hash a dump could be checked against a list of addresses: it needs the key."""
+    email = "alice@noord.example"
+    identifier = lockout_identifier(email)
+    assert email not in identifier
+    assert identifier not in {
+        hashlib.sha256(email.encode()).hexdigest(),
+        hashlib.sha1(email.encode()).hexdigest(),  # noqa: S324
+        hashlib.md5(email.encode()).hexdigest(),  # noqa: S324
+    }
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789abcdef"
+    assert lockout_identifier(email) != identifier
