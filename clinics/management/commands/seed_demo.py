@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--credentials-out", type=Path, help="Write the demo logins as JSON.")
         parser.add_argument(
-            "--force", action="store_true", help="Also run outside the demo (DEMO off; never in production)."
+            "--force", action="store_true", help="Also run with DEMO off (never in production)."
         )
 
     def handle(self, *args: object, credentials_out: Path | None, force: bool, **options: object):
