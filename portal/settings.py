@@ -273,9 +273,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# The demo serves static files through WhiteNoise from the source folders, without collectstatic
-# (runserver serves none with DEBUG off).
+# The demo serves static files through WhiteNoise from the source folders, looked up per request
+# as they are edited, without collectstatic (runserver serves none with DEBUG off).
 WHITENOISE_USE_FINDERS = DEMO
+WHITENOISE_AUTOREFRESH = DEMO
 
 # --- e-mail -------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://" if DEMO else "smtp://localhost:25")
