@@ -26,12 +26,13 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.dev-installed
 
-# The demo's own secrets, generated once; production takes them from the environment. The
+# The demo's own secrets, generated once; production takes them from the environment. DEMO, not
+# DEBUG: the demo shows the portal's own error pages (DEBUG=true in .env for Django's). The
 # database is named with them: its data are encrypted under this key, so a new .env (a new
 # clone) gets a database of its own rather than one another checkout filled under another key.
 .env:
 	@umask 077 && { \
-	  echo "DEBUG=true"; \
+	  echo "DEMO=true"; \
 	  echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "FIELD_ENCRYPTION_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"; \
 	  echo "DATABASE_URL=$(DEMO_DATABASE_SERVER)/portal_demo_$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(4))')"; \
@@ -75,7 +76,7 @@ check: dev-venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint --check templates --quiet
 	$(VENV)/bin/djlint --lint templates
-	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	DEBUG=false DEMO=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  FIELD_ENCRYPTION_KEY=$$($(PY) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
 	  DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL=$(TEST_BROKER_URL) ALLOWED_HOSTS=portal.example \
 	  sh -c '$(PY) manage.py makemigrations --check --dry-run && $(PY) manage.py check --deploy --fail-level WARNING'

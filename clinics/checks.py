@@ -1,6 +1,7 @@
 """System checks that make forgetting an invariant fail loudly."""
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 
 from clinics.encryption import field_key_verify_against_database
@@ -43,3 +44,24 @@ def field_key_reads_stored_data(app_configs, **kwargs):
     except FieldDecryptionError as exc:
         return [checks.Critical(str(exc), id="clinics.E002")]
     return []
+
+
+LOCKOUT_SETTINGS = {
+    "AXES_HANDLER": "clinics.lockout.LockoutHandler",
+    "AXES_LOCKOUT_PARAMETERS": ["username", "ip_address"],
+    "AXES_USERNAME_CALLABLE": "clinics.security.login_identifier",
+    "AXES_DISABLE_ACCESS_LOG": True,
+}
+
+
+@checks.register()
+def lockout_is_configured_as_the_handler_expects(app_configs, **kwargs):
+    """clinics.lockout counts per account and per address, in that order, on hashed names."""
+    return [
+        checks.Error(
+            f"{name} must be {expected!r} (T39 lockout isolation, clinics/lockout.py).",
+            id="clinics.E003",
+        )
+        for name, expected in LOCKOUT_SETTINGS.items()
+        if getattr(settings, name, None) != expected
+    ]

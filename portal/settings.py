@@ -1,8 +1,8 @@
 """Settings of the clinic portal, read from the environment (django-environ).
 
-Secrets have no production defaults: with DEBUG off, SECRET_KEY, FIELD_ENCRYPTION_KEY and
-DATABASE_URL must be set or start-up fails. The development/demo path (`make run`) writes its
-own `.env` with generated secrets; see README.md.
+Secrets have no production defaults: outside the demo, SECRET_KEY, FIELD_ENCRYPTION_KEY,
+DATABASE_URL and CELERY_BROKER_URL must be set or start-up fails. The demo (`make run`) writes its
+own `.env` with generated secrets and DEMO=true; see README.md.
 """
 
 from pathlib import Path
@@ -20,7 +20,12 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# DEBUG is Django's debug mode and nothing else: technical error pages that list every URL and
+# show settings, without the CSP. The demo does not need it: DEMO gives the local defaults below
+# (plain HTTP on localhost, a local database, a file broker, mail in files) with the portal's own
+# error pages. DEBUG alone still implies those defaults, for a developer who wants both.
 DEBUG = env.bool("DEBUG", default=False)
+DEMO = env.bool("DEMO", default=DEBUG)
 
 # --- secrets (no production defaults) ---------------------------------------------------------
 SECRET_KEY = env.str("SECRET_KEY")
@@ -29,7 +34,7 @@ if len(SECRET_KEY) < 32:
 # One Fernet key, or a comma-separated list for rotation: the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEMO else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- applications -----------------------------------------------------------------------------
@@ -110,10 +115,10 @@ TEMPLATES = [
 
 # --- data ---------------------------------------------------------------------------------------
 # PostgreSQL only: the measurement pages and imports use its SQL (LATERAL joins, COPY). The demo
-# (DEBUG) defaults to a local database of its own, which `make run` creates.
+# (DEMO) defaults to a local database of its own, which `make run` creates.
 DEMO_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_demo"
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=DEMO_DATABASE_URL if DEBUG else environ.Env.NOTSET)
+    "default": env.db("DATABASE_URL", default=DEMO_DATABASE_URL if DEMO else environ.Env.NOTSET)
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -163,16 +168,26 @@ ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False  # an e-mailed code is never a factor
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEMO else "https"
 
+# Lock a user name and an address independently, each at its own limit within the cool-off
+# period: guessing one account from many addresses and spraying passwords across many accounts
+# from one address are both stopped; the address's limit is larger, as a clinic's staff may share
+# one address. A success clears that account's own failures only (clinics/lockout.py, T39).
+AXES_HANDLER = "clinics.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOCKOUT_ADDRESS_FAILURE_LIMIT = env.int("LOCKOUT_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-# Lock a user name and an address independently: spraying one password across many accounts
-# from one address and guessing one account from many addresses are both stopped.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "clinics.security.login_identifier"
 AXES_CLIENT_IP_CALLABLE = "clinics.security.client_ip"
 AXES_RESET_ON_SUCCESS = True
+# The stored user name is a keyed hash (clinics.security.lockout_identifier); the posted form is
+# stored too (AccessAttempt.post_data), so its name fields are masked like the password.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email"]
+# No per-login trail in axes: lockouts need only the failures, and axes's access log would keep
+# every sign-in's address and browser with no retention period.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_VERBOSE = False
 
@@ -209,12 +224,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEMO else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEMO)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEMO)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_HTTPONLY = True
@@ -254,14 +269,17 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEMO
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# The demo serves static files through WhiteNoise from the source folders, looked up per request
+# as they are edited, without collectstatic (runserver serves none with DEBUG off).
+WHITENOISE_USE_FINDERS = DEMO
+WHITENOISE_AUTOREFRESH = DEMO
 
 # --- e-mail -------------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://" if DEMO else "smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
 if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -270,7 +288,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 # --- Celery -------------------------------------------------------------------------------------
 # Embedded default: kombu's file-system transport under var/, so the demo needs no Redis.
 CELERY_BROKER_URL = env.str(
-    "CELERY_BROKER_URL", default="filesystem://" if DEBUG else environ.Env.NOTSET
+    "CELERY_BROKER_URL", default="filesystem://" if DEMO else environ.Env.NOTSET
 )
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {

@@ -257,6 +257,25 @@ def test_postgresql_refuses_raw_sql_changes_to_the_log(entry, sql):
     assert AccessLogEntry.objects.get().part == "profile"
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE clinics_accesslogentry",
+        "TRUNCATE clinics_accesslogentry RESTART IDENTITY CASCADE",
+    ],
+    ids=["plain", "cascade"],
+)
+def test_postgresql_refuses_truncating_the_log(entry, sql):
+    """A statement-level trigger refuses TRUNCATE, which the row-level one never sees."""
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert AccessLogEntry.objects.get().part == "profile"
+
+
 def test_admin_shows_the_log_read_only_even_to_the_operator(client_for, oscar, entry):
     """The verified superuser gets no add, change or delete in the admin; posts are refused."""
     client = client_for(oscar)

@@ -14,7 +14,7 @@ ROLES = {"clinic_admin", "professional", "counsellor", "patient", "superuser"}
 
 @pytest.fixture
 def credentials(db, tmp_path, settings):
-    settings.DEBUG = True
+    settings.DEMO = True
     out = tmp_path / "logins.json"
     call_command("seed_demo", "--credentials-out", str(out))
     return json.loads(out.read_text())
@@ -75,10 +75,10 @@ def test_demo_professional_logs_in_with_the_written_password_and_totp_secret(cre
     assert client.get("/patients/").status_code == 200
 
 
-def test_seed_demo_refuses_to_run_without_debug(db, settings):
+def test_seed_demo_refuses_to_run_outside_the_demo(db, settings):
     """Known demo logins must not appear in production by accident."""
     from django.core.management.base import CommandError
 
-    settings.DEBUG = False
+    settings.DEMO = False
     with pytest.raises(CommandError):
         call_command("seed_demo")

@@ -4,6 +4,7 @@ and error pages are generic."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shutil
@@ -176,3 +177,42 @@ def test_error_pages_are_translated(client_for, alice):
     assert "Pagina niet gevonden" in dutch
     assert "Page not found" in english
     assert 'lang="nl"' in dutch and 'lang="en"' in english
+
+
+# --- the demo -----------------------------------------------------------------------------
+
+SHOW_NOT_FOUND = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+response = Client(HTTP_HOST="127.0.0.1:8000").get("/no-such-page-Zebravink/")
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "status": response.status_code,
+    "csp": response.get("Content-Security-Policy", ""),
+    "content": response.content.decode(),
+}))
+"""
+
+
+def test_the_demo_shows_the_portals_own_not_found_page(release_tree, tmp_path):
+    """`make run`'s generated .env: an unknown URL gets the portal's 404 under the CSP, not
+    Django's technical page listing every URL pattern."""
+    makefile = Path(settings.BASE_DIR) / "Makefile"
+    subprocess.run(["make", "-s", "-f", str(makefile), ".env"], cwd=tmp_path, check=True)
+    demo = dict(
+        line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines() if "=" in line
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "portal.settings", **demo}
+
+    result = run(release_tree, ["-c", SHOW_NOT_FOUND], env)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.splitlines()[-1])
+    assert shown["debug"] is False
+    assert shown["status"] == 404
+    assert "default-src 'none'" in shown["csp"]
+    assert 'class="site-header"' in shown["content"]
+    assert "URLconf" not in shown["content"]
+    assert "accounts/" not in shown["content"]
+    assert_generic(shown["content"], SENTINEL)

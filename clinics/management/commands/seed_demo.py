@@ -19,12 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--credentials-out", type=Path, help="Write the demo logins as JSON.")
         parser.add_argument(
-            "--force", action="store_true", help="Also run when DEBUG is off (never in production)."
+            "--force", action="store_true", help="Also run with DEMO off (never in production)."
         )
 
     def handle(self, *args: object, credentials_out: Path | None, force: bool, **options: object):
-        if not settings.DEBUG and not force:
-            raise CommandError("seed_demo makes known logins: run it with DEBUG on, or --force.")
+        if not settings.DEMO and not force:
+            raise CommandError("seed_demo makes known logins: run it with DEMO=true, or --force.")
         with transaction.atomic():
             credentials = demo_seed()
         if credentials_out:
