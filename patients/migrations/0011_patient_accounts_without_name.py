@@ -20,7 +20,7 @@ def clear_patient_account_names(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("patients", "0010_alert_one_open_per_rule"),
-        ("clinics", "0009_access_action_link"),
+        ("clinics", "0011_access_action_link"),
     ]
 
     operations = [migrations.RunPython(clear_patient_account_names, migrations.RunPython.noop)]

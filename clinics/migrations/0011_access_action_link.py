@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinics', '0008_access_log_retention_delete'),
+        ('clinics', '0010_access_log_refuse_truncate'),
     ]
 
     operations = [
