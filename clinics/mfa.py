@@ -10,6 +10,10 @@ Invariants:
 - After a code is accepted the session key and the CSRF token are cycled (`mfa_complete_login`).
 - Only TOTP and one-time backup codes count; an e-mailed code never does. There is no
   "remember this browser" and no way for staff to switch the factor off.
+- Nobody else ever sees a stored secret: keys and backup codes are shown once, to their owner,
+  when made. The operator can only reset a second factor (`second_factor_reset`, an admin
+  action that is logged): every device goes, the person enrols again at the next sign-in and
+  is told by e-mail.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.emails import send_templated_mail_in_every_language
 from clinics.models import Membership
 
 MFA_EXEMPT_URL_NAMES = frozenset(
@@ -172,3 +178,23 @@ def totp_confirm(user, device: TOTPDevice) -> list[str]:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return backup_codes_regenerate(user)
+
+
+@transaction.atomic
+def second_factor_reset(*, account) -> int:
+    """Delete every second-factor device of the account (authenticator and backup codes), so
+    the next sign-in enrols anew; tell the person. Returns the number of devices deleted.
+    Sessions verified with a deleted device are no longer verified (django-otp's middleware
+    finds no device), so they meet the gate again."""
+    devices = list(devices_for_user(account, confirmed=None))
+    for device in devices:
+        device.delete()
+    email = account.email
+    transaction.on_commit(
+        lambda: send_templated_mail_in_every_language(
+            template="clinics/emails/second_factor_reset",
+            to=email,
+            context={"reset_at": timezone.now()},
+        )
+    )
+    return len(devices)
