@@ -10,6 +10,11 @@ Invariants:
 - After a code is accepted the session key and the CSRF token are cycled (`mfa_complete_login`).
 - Only TOTP and one-time backup codes count; an e-mailed code never does. There is no
   "remember this browser" and no way for staff to switch the factor off.
+- Locking trades availability for secrecy: django-otp throttles a device after each wrong code
+  (exponentially), and a session is ended after MFA_MAX_CODE_FAILURES wrong codes. That stops
+  guessing, but it also lets someone who knows the password keep the owner's correct code
+  refused for hours. The owner is therefore told by e-mail (`mfa_guessing_notify`, once per
+  burst): their password is known and must be changed, which ends the lock-out's cause.
 - Nobody else ever sees a stored secret: keys and backup codes are shown once, to their owner,
   when made. The operator can only reset a second factor (`second_factor_reset`, an admin
   action that is logged): every device goes, the person enrols again at the next sign-in and
@@ -23,6 +28,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import rotate_token
@@ -137,13 +143,31 @@ def match_code(user, code: str):
 
 
 def mfa_record_failure(request: HttpRequest) -> bool:
-    """Counts failed codes in this session; True when the session is ended for too many."""
+    """Counts failed codes in this session; True when the session is ended for too many.
+
+    Too many means someone holds the password: the owner is told by e-mail (once a burst)."""
     failures = request.session.get(FAILURES_SESSION_KEY, 0) + 1
     request.session[FAILURES_SESSION_KEY] = failures
     if failures >= settings.MFA_MAX_CODE_FAILURES:
+        mfa_guessing_notify(request.user)
         logout(request)
         return True
     return False
+
+
+def mfa_guessing_notify(user) -> bool:
+    """Tell the owner that someone who knows the password is guessing codes: at most once per
+    MFA_GUESSING_NOTICE_SECONDS, so a burst of sessions sends one e-mail. The mail names the
+    time only, never a code. True when a mail was sent."""
+    if not cache.add(f"mfa:guessing-notice:{user.pk}", True, settings.MFA_GUESSING_NOTICE_SECONDS):
+        return False
+    email, now = user.email, timezone.now()
+    transaction.on_commit(
+        lambda: send_templated_mail_in_every_language(
+            template="clinics/emails/second_factor_guessed", to=email, context={"tried_at": now}
+        )
+    )
+    return True
 
 
 def mfa_complete_login(request: HttpRequest, device) -> None:

@@ -401,3 +401,29 @@ def test_an_e_mailed_login_code_is_never_a_factor(paul):
     assert client.post(confirm, {"code": "ABCDEF"}).status_code in (302, 404)
     assert not is_verified(client)
     assert client.get(reverse("patients:my_records"))["Location"].startswith(reverse("mfa:verify"))
+
+
+# --- F8: the owner hears when someone with the password guesses codes --------------------------
+
+
+def test_the_owner_is_told_once_when_someone_guesses_codes(
+    frozen, alice, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Crossing MFA_MAX_CODE_FAILURES sends one e-mail, without any code; a second burst in
+    another session soon after sends none."""
+    guesses = []
+    for burst in range(2):
+        client = signed_in_with_password(alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            for attempt in range(settings.MFA_MAX_CODE_FAILURES):
+                frozen.shift(60)
+                guess = f"{(123457 + attempt) % 1_000_000:06d}"
+                guesses.append(guess)
+                submit_code(client, guess)
+        assert len(mailoutbox) == 1, burst
+    [mail] = mailoutbox
+    assert mail.to == [alice.email]
+    text = mail.subject + mail.body
+    assert "password" in text and "wachtwoord" in text
+    for code in (*guesses, code_for(device_of(alice))):
+        assert code not in text
