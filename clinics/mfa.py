@@ -15,6 +15,8 @@ Invariants:
   guessing, but it also lets someone who knows the password keep the owner's correct code
   refused for hours. The owner is therefore told by e-mail (`mfa_guessing_notify`, once per
   burst): their password is known and must be changed, which ends the lock-out's cause.
+- Backup codes are stored only as keyed digests (`backup_code_digest`); the code itself is
+  shown once, to its owner, and never stored.
 - Nobody else ever sees a stored secret: keys and backup codes are shown once, to their owner,
   when made. The operator can only reset a second factor (`second_factor_reset`, an admin
   action that is logged): every device goes, the person enrols again at the next sign-in and
@@ -35,6 +37,7 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
@@ -137,9 +140,19 @@ def match_code(user, code: str):
     # second sees the first's `last_t` and is refused.
     with transaction.atomic():
         for device in devices_for_user(user, confirmed=True, for_verify=True):
-            if device.verify_is_allowed()[0] and device.verify_token(code):
+            token = backup_code_digest(code) if isinstance(device, StaticDevice) else code
+            if device.verify_is_allowed()[0] and device.verify_token(token):
                 return device
     return None
+
+
+def backup_code_digest(code: str) -> str:
+    """What is stored of a backup code (T43): a keyed hash, 64 bits to fit django-otp's token
+    column. A dump of the table without SECRET_KEY gives no usable code; a matching entry is
+    deleted when used (StaticDevice.verify_token). Rotating SECRET_KEY (fallbacks do not
+    help here) voids the backup codes: people make new ones after their next TOTP sign-in."""
+    normalised = "".join(code.split()).lower()
+    return salted_hmac("clinics.mfa.backup-code", normalised, algorithm="sha256").hexdigest()[:16]
 
 
 def mfa_record_failure(request: HttpRequest) -> bool:
@@ -186,7 +199,9 @@ def backup_codes_regenerate(user) -> list[str]:
     )
     device.token_set.all().delete()
     codes = [_backup_code() for _ in range(settings.MFA_BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    StaticToken.objects.bulk_create(
+        [StaticToken(device=device, token=backup_code_digest(c)) for c in codes]
+    )
     return codes
 
 
