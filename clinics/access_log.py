@@ -9,11 +9,16 @@ Invariants:
   record-access door (patients.record_access), which writes exactly one entry per request, or
   one per patient a list shows; clinic-level pages (the log itself) declare it with `logs_access`
   below. Only services that create a record without a request-bound page write directly.
+- The operator's admin pages are a door too (`clinics.admin.OperatorLoggedAdmin`): every view,
+  change, deletion and action on an account or the log is written by `access_log_record_operator`,
+  one entry per clinic the account belongs to (as staff or as a patient, then with the patient),
+  so each clinic sees what the operator did to its people; an entry without a clinic when it
+  belongs to none (a platform-level entry, shown on no clinic page).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 
 from django.db import connection, models
@@ -26,13 +31,15 @@ from clinics.models import (
     AccessOutcome,
     AccessPart,
     Clinic,
+    Membership,
+    User,
 )
 from clinics.security import client_ip, user_agent
 
 
 def _entry(
     request: HttpRequest,
-    clinic: Clinic,
+    clinic: Clinic | None,
     action: AccessAction,
     patient: models.Model | None,
     obj: models.Model | None,
@@ -41,9 +48,12 @@ def _entry(
 ) -> AccessLogEntry:
     user = request.user if request.user.is_authenticated else None
     membership = getattr(request, "membership", None)
-    role = membership.role if membership is not None and membership.clinic_id == clinic.pk else ""
+    in_clinic = membership is not None and clinic is not None and membership.clinic_id == clinic.pk
+    role = membership.role if in_clinic else ""
     if not role and user is not None and user.is_superuser:
         role = "superuser"
+    elif not role and user is not None and user.is_staff:
+        role = "operator"
     if not role and user is not None and getattr(patient, "user_id", None) == user.pk:
         role = PATIENT_ROLE
     target = obj if obj is not None else patient
@@ -113,6 +123,39 @@ def access_log_record_many(
             [*values, patients[0]._meta.label_lower, [patient.pk for patient in patients]],
         )
         return cursor.rowcount
+
+
+# Where an operator entry lands: (clinic id or None, patient id or None).
+Place = tuple[int | None, int | None]
+
+
+def account_places(account: User) -> list[Place]:
+    """The clinics an account belongs to: one place per clinic where it is staff (any membership,
+    ended ones too) or a patient (then with the record); no clinic: one platform-level place."""
+    places: dict[int, int | None] = dict.fromkeys(
+        Membership.objects.filter(user=account).values_list("clinic_id", flat=True)
+    )
+    # Through the account's relation: the patient model lives in a layer above this one.
+    for clinic_id, patient_id in account.patient_records.values_list("clinic_id", "id"):
+        places[clinic_id] = patient_id
+    return sorted(places.items()) or [(None, None)]
+
+
+def access_log_record_operator(
+    *,
+    request: HttpRequest,
+    action: AccessAction,
+    places: Iterable[Place],
+    obj: models.Model | None = None,
+    part: AccessPart | str = "",
+) -> list[AccessLogEntry]:
+    """The operator's access in the admin site: one entry per place (see `account_places`)."""
+    entries = []
+    for clinic_id, patient_id in places:
+        entry = _entry(request, None, action, None, obj, part, AccessOutcome.SUCCESS)
+        entry.clinic_id, entry.patient_id = clinic_id, patient_id
+        entries.append(entry)
+    return AccessLogEntry.objects.bulk_create(entries)
 
 
 def logs_access(

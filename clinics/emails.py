@@ -13,3 +13,15 @@ def send_templated_mail(*, template: str, to: str, context: dict, language: str 
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         body = render_to_string(f"{template}_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+
+
+def send_templated_mail_in_every_language(*, template: str, to: str, context: dict) -> None:
+    """For a notice to someone whose language the portal does not know (a security notice
+    about their account): the message in every language of the site, the default first."""
+    subjects, bodies = [], []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            subjects.append(render_to_string(f"{template}_subject.txt", context).strip())
+            bodies.append(render_to_string(f"{template}_message.txt", context).strip())
+    subject = " / ".join(dict.fromkeys(subjects))
+    send_mail(subject, "\n\n---\n\n".join(bodies) + "\n", settings.DEFAULT_FROM_EMAIL, [to])

@@ -10,6 +10,17 @@ Invariants:
 - After a code is accepted the session key and the CSRF token are cycled (`mfa_complete_login`).
 - Only TOTP and one-time backup codes count; an e-mailed code never does. There is no
   "remember this browser" and no way for staff to switch the factor off.
+- Locking trades availability for secrecy: django-otp throttles a device after each wrong code
+  (exponentially), and a session is ended after MFA_MAX_CODE_FAILURES wrong codes. That stops
+  guessing, but it also lets someone who knows the password keep the owner's correct code
+  refused for hours. The owner is therefore told by e-mail (`mfa_guessing_notify`, once per
+  burst): their password is known and must be changed, which ends the lock-out's cause.
+- Backup codes are stored only as keyed digests (`backup_code_digest`); the code itself is
+  shown once, to its owner, and never stored.
+- Nobody else ever sees a stored secret: keys and backup codes are shown once, to their owner,
+  when made. The operator can only reset a second factor (`second_factor_reset`, an admin
+  action that is logged): every device goes, the person enrols again at the next sign-in and
+  is told by e-mail.
 """
 
 from __future__ import annotations
@@ -19,17 +30,21 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.emails import send_templated_mail_in_every_language
 from clinics.models import Membership
 
 MFA_EXEMPT_URL_NAMES = frozenset(
@@ -125,19 +140,47 @@ def match_code(user, code: str):
     # second sees the first's `last_t` and is refused.
     with transaction.atomic():
         for device in devices_for_user(user, confirmed=True, for_verify=True):
-            if device.verify_is_allowed()[0] and device.verify_token(code):
+            token = backup_code_digest(code) if isinstance(device, StaticDevice) else code
+            if device.verify_is_allowed()[0] and device.verify_token(token):
                 return device
     return None
 
 
+def backup_code_digest(code: str) -> str:
+    """What is stored of a backup code (T43): a keyed hash, 64 bits to fit django-otp's token
+    column. A dump of the table without SECRET_KEY gives no usable code; a matching entry is
+    deleted when used (StaticDevice.verify_token). Rotating SECRET_KEY (fallbacks do not
+    help here) voids the backup codes: people make new ones after their next TOTP sign-in."""
+    normalised = "".join(code.split()).lower()
+    return salted_hmac("clinics.mfa.backup-code", normalised, algorithm="sha256").hexdigest()[:16]
+
+
 def mfa_record_failure(request: HttpRequest) -> bool:
-    """Counts failed codes in this session; True when the session is ended for too many."""
+    """Counts failed codes in this session; True when the session is ended for too many.
+
+    Too many means someone holds the password: the owner is told by e-mail (once a burst)."""
     failures = request.session.get(FAILURES_SESSION_KEY, 0) + 1
     request.session[FAILURES_SESSION_KEY] = failures
     if failures >= settings.MFA_MAX_CODE_FAILURES:
+        mfa_guessing_notify(request.user)
         logout(request)
         return True
     return False
+
+
+def mfa_guessing_notify(user) -> bool:
+    """Tell the owner that someone who knows the password is guessing codes: at most once per
+    MFA_GUESSING_NOTICE_SECONDS, so a burst of sessions sends one e-mail. The mail names the
+    time only, never a code. True when a mail was sent."""
+    if not cache.add(f"mfa:guessing-notice:{user.pk}", True, settings.MFA_GUESSING_NOTICE_SECONDS):
+        return False
+    email, now = user.email, timezone.now()
+    transaction.on_commit(
+        lambda: send_templated_mail_in_every_language(
+            template="clinics/emails/second_factor_guessed", to=email, context={"tried_at": now}
+        )
+    )
+    return True
 
 
 def mfa_complete_login(request: HttpRequest, device) -> None:
@@ -156,7 +199,9 @@ def backup_codes_regenerate(user) -> list[str]:
     )
     device.token_set.all().delete()
     codes = [_backup_code() for _ in range(settings.MFA_BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    StaticToken.objects.bulk_create(
+        [StaticToken(device=device, token=backup_code_digest(c)) for c in codes]
+    )
     return codes
 
 
@@ -172,3 +217,23 @@ def totp_confirm(user, device: TOTPDevice) -> list[str]:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return backup_codes_regenerate(user)
+
+
+@transaction.atomic
+def second_factor_reset(*, account) -> int:
+    """Delete every second-factor device of the account (authenticator and backup codes), so
+    the next sign-in enrols anew; tell the person. Returns the number of devices deleted.
+    Sessions verified with a deleted device are no longer verified (django-otp's middleware
+    finds no device), so they meet the gate again."""
+    devices = list(devices_for_user(account, confirmed=None))
+    for device in devices:
+        device.delete()
+    email = account.email
+    transaction.on_commit(
+        lambda: send_templated_mail_in_every_language(
+            template="clinics/emails/second_factor_reset",
+            to=email,
+            context={"reset_at": timezone.now()},
+        )
+    )
+    return len(devices)

@@ -183,11 +183,17 @@ class AccessPart(models.TextChoices):
     MEASUREMENTS = "measurements", _("measurements")
     IMPORT = "import", _("measurement import")
     ALERTS = "alerts", _("thresholds and alerts")
+    ACCOUNT = "account", _("user account")
+    SECOND_FACTOR = "second factor", _("second factor (two-factor authentication)")
 
 
 class AccessOutcome(models.TextChoices):
     SUCCESS = "success", _("success")
     DENIED = "denied", _("denied")
+
+
+# The role of an entry written by someone acting in the admin site rather than in a clinic.
+OPERATOR_ROLES = ("superuser", "operator")
 
 
 class AccessLogQuerySet(ClinicQuerySet):
@@ -205,11 +211,13 @@ class AccessLogEntry(ClinicOwnedModel):
 
     References are kept without database constraints so that no deletion elsewhere ever
     cascades into, or is blocked by, the log; PostgreSQL triggers refuse UPDATE and DELETE.
+    `clinic` is empty only for a platform-level entry: the operator acting on an account that
+    belongs to no clinic, or on a list of all clinics' rows (no clinic page shows those).
     """
 
     occurred_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     clinic = models.ForeignKey(
-        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Clinic, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     user = models.ForeignKey(
         User, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
@@ -251,7 +259,7 @@ class AccessLogEntry(ClinicOwnedModel):
             return Role(self.role).label
         if self.role == PATIENT_ROLE:
             return _("Patient")
-        return _("Operator") if self.role == "superuser" else self.role
+        return _("Operator") if self.role in OPERATOR_ROLES else self.role
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:

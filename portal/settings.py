@@ -200,6 +200,8 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 MFA_BACKUP_CODE_COUNT = 10
 MFA_MAX_CODE_FAILURES = env.int("MFA_MAX_CODE_FAILURES", default=5)
+# At most one "someone is guessing your codes" e-mail per account in this many seconds.
+MFA_GUESSING_NOTICE_SECONDS = 3600
 
 # --- sessions -----------------------------------------------------------------------------------
 # Written to the database and the cache, read from the cache: no session query on most requests.

@@ -355,26 +355,9 @@ PARAMETERS: dict[str, Param] = {
         tenant_object=False,
         why_not_tenant=ADMIN_ONLY,
     ),
-    "id": Param(
-        {"admin:auth_user_password_change": lambda w, s, r: w.professional(s).pk},
-        tenant_object=False,
-        why_not_tenant=ADMIN_ONLY,
-    ),
-    "pk": Param(
-        {
-            "admin:otp_totp_totpdevice_config": lambda w, s, r: _device(w, s).pk,
-            "admin:otp_totp_totpdevice_qrcode": lambda w, s, r: _device(w, s).pk,
-        },
-        tenant_object=False,
-        why_not_tenant=ADMIN_ONLY,
-    ),
     # Without its slash: the catch-all answers with the redirect to the slashed URL.
     "url": Param(lambda w, s, r: "clinics", tenant_object=False, why_not_tenant=ADMIN_ONLY),
 }
-
-
-def _device(world: World, side: Side) -> TOTPDevice:
-    return TOTPDevice.objects.get(user=world.professional(side))
 
 
 def _builder(route: Route, name: str) -> Builder:
@@ -683,9 +666,8 @@ ADMIN_REPRESENTATIVES = frozenset(
         "admin:app_list",
         "admin:view_on_site",
         "admin:clinics_user_change",
-        "admin:auth_user_password_change",
+        "admin:clinics_user_changelist",
         "admin:clinics_accesslogentry_changelist",
-        "admin:otp_totp_totpdevice_qrcode",
     }
 )
 

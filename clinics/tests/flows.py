@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -32,3 +34,17 @@ def code_for(device: TOTPDevice, *, steps: int = 0) -> str:
 def submit_code(client: Client, code: str, next_url: str = "") -> HttpResponse:
     data = {"code": code, "next": next_url} if next_url else {"code": code}
     return client.post(reverse("mfa:verify"), data)
+
+
+def device_secrets(user) -> list[str]:
+    """Every way a stored key of the user's authenticators can be written: hex, base32, the
+    otpauth:// URI an app scans (for tests that a secret never shows)."""
+    found = []
+    for device in TOTPDevice.objects.filter(user=user):
+        found += [
+            device.bin_key.hex(),
+            base64.b32encode(device.bin_key).decode("ascii"),
+            base64.b32encode(device.bin_key).decode("ascii").rstrip("="),
+            device.config_url,
+        ]
+    return found

@@ -8,20 +8,23 @@ account changes, no way to switch MFA off), plus first-login enrolment and patie
 from __future__ import annotations
 
 import base64
+import importlib
 import time
 
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinics.mfa import backup_codes_regenerate
+from clinics.mfa import backup_code_digest, backup_codes_regenerate, match_code
 from clinics.models import Role
 from clinics.tests.factories import (
     DEFAULT_PASSWORD,
@@ -116,7 +119,7 @@ def test_confirming_enrolment_verifies_the_session_and_shows_backup_codes_once(c
     shown = response.context["codes"]
     assert len(shown) == settings.MFA_BACKUP_CODE_COUNT
     stored = StaticToken.objects.filter(device__user=nina).values_list("token", flat=True)
-    assert sorted(shown) == sorted(stored)
+    assert sorted(backup_code_digest(c) for c in shown) == sorted(stored)
     assert all(code in response.content.decode() for code in shown)
 
     again = client.get(reverse("mfa:backup_codes"))
@@ -256,7 +259,8 @@ def test_a_totp_login_leaves_the_backup_codes_untouched(alice):
     after = StaticDevice.objects.get(pk=backup.pk)
     assert after.throttling_failure_count == 0
     assert after.last_used_at == backup.last_used_at
-    assert sorted(after.token_set.values_list("token", flat=True)) == sorted(codes)
+    stored = after.token_set.values_list("token", flat=True)
+    assert sorted(stored) == sorted(backup_code_digest(c) for c in codes)
 
 
 # --- T06: re-authentication and no way to switch MFA off ---------------------------------------
@@ -272,7 +276,7 @@ def test_regenerating_backup_codes_needs_a_recent_password(frozen, alice):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_reauthenticate"))
     tokens = StaticToken.objects.filter(device__user=alice).values_list("token", flat=True)
-    assert sorted(tokens) == sorted(codes)
+    assert sorted(tokens) == sorted(backup_code_digest(c) for c in codes)
 
     response = client.post(
         f"{reverse('account_reauthenticate')}?next={reverse('mfa:backup_codes')}",
@@ -401,3 +405,64 @@ def test_an_e_mailed_login_code_is_never_a_factor(paul):
     assert client.post(confirm, {"code": "ABCDEF"}).status_code in (302, 404)
     assert not is_verified(client)
     assert client.get(reverse("patients:my_records"))["Location"].startswith(reverse("mfa:verify"))
+
+
+# --- F8: the owner hears when someone with the password guesses codes --------------------------
+
+
+def test_the_owner_is_told_once_when_someone_guesses_codes(
+    frozen, alice, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Crossing MFA_MAX_CODE_FAILURES sends one e-mail, without any code; a second burst in
+    another session soon after sends none."""
+    guesses = []
+    for burst in range(2):
+        client = signed_in_with_password(alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            for attempt in range(settings.MFA_MAX_CODE_FAILURES):
+                frozen.shift(60)
+                guess = f"{(123457 + attempt) % 1_000_000:06d}"
+                guesses.append(guess)
+                submit_code(client, guess)
+        assert len(mailoutbox) == 1, burst
+    [mail] = mailoutbox
+    assert mail.to == [alice.email]
+    text = mail.subject + mail.body
+    assert "password" in text and "wachtwoord" in text
+    for code in (*guesses, code_for(device_of(alice))):
+        assert code not in text
+
+
+# --- T43: backup codes are not stored in clear ----------------------------------------------------
+
+
+def test_no_backup_code_is_stored_in_clear(alice):
+    """Every column of the backup-code tables holds no code (raw, upper case or hex); the codes
+    still verify through the stored keyed digests."""
+    codes = backup_codes_regenerate(alice)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.*, d.* FROM otp_static_statictoken t "
+            "JOIN otp_static_staticdevice d ON d.id = t.device_id"
+        )
+        dump = repr(cursor.fetchall()).lower()
+    for code in codes:
+        for form in (code, code.upper(), code.encode().hex()):
+            assert form.lower() not in dump
+    assert StaticToken.objects.filter(device__user=alice).count() == len(codes)
+    assert match_code(alice, codes[0]) is not None
+    assert match_code(alice, codes[0]) is None
+
+
+def test_the_migration_replaces_plain_backup_codes_by_their_digests(alice):
+    """Codes stored in clear before T43 become digests, and still verify once."""
+    migration = importlib.import_module("clinics.migrations.0013_backup_codes_hashed")
+    device = StaticDevice.objects.create(user=alice, name="backup", confirmed=True)
+    device.token_set.create(token="abcdefghjk")
+    migration.hash_plain_backup_codes(django_apps, None)
+    migration.hash_plain_backup_codes(django_apps, None)  # a second run changes nothing
+    assert list(device.token_set.values_list("token", flat=True)) == [
+        backup_code_digest("abcdefghjk")
+    ]
+    assert match_code(alice, "abcdefghjk") == device
+    assert match_code(alice, "abcdefghjk") is None
