@@ -57,7 +57,8 @@ def register_all() -> None:
         retention=datetime.timedelta(hours=48),
         retention_note=_(
             "an upload left waiting 48 hours for its columns or confirmation is cancelled and "
-            "its file deleted; the summary stays with the record"
+            "its file deleted; one still queued or running twice as long (96 hours: its worker "
+            "was lost) is marked failed and its file deleted; the summary stays with the record"
         ),
         export=EXPORTED,
         erasure=Erasure.DELETE,

@@ -79,3 +79,28 @@ def test_a_committed_import_is_not_touched_however_old(alice, patient_a):
     assert run.rows_expired == 0
     batch.refresh_from_db()
     assert batch.status == ImportStatus.DONE and Measurement.objects.count() == 3
+
+
+@pytest.mark.parametrize("status", [ImportStatus.QUEUED, ImportStatus.RUNNING])
+def test_an_import_stuck_queued_or_running_is_failed_with_its_files_after_twice_the_period(
+    alice, patient_a, status
+):
+    """A worker that never came (T44): kept at 95 hours, at 97 hours FAILED with both files
+    deleted; a rerun purges nothing."""
+    batch = checked(alice, patient_a)
+    upload, checked_file = files_of(batch)
+    type(batch).objects.filter(pk=batch.pk).update(status=status)
+
+    with time_machine.travel(batch.created_at + datetime.timedelta(hours=95), tick=False):
+        (run,) = purge_imports()
+    assert run.rows_purged == 0
+    batch.refresh_from_db()
+    assert batch.status == status and upload.exists()
+
+    with time_machine.travel(batch.created_at + datetime.timedelta(hours=97), tick=False):
+        (run,) = purge_imports()
+        (rerun,) = purge_imports()
+    assert (run.rows_purged, rerun.rows_purged) == (1, 0)
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.FAILED and batch.failure and batch.stored_name == ""
+    assert not upload.exists() and not checked_file.exists()
