@@ -9,7 +9,8 @@ measures in-process with Django's test client, so what is timed is the server's 
   the ratio to the SQL floor, the fastest hand-written SQL returning the same data, timed in the
   same run on the same connection the same way;
 - the end-to-end import (upload, check, commit) of a 100,000-row OMRON CSV for a fresh patient;
-- the peak memory of `import_check` on two Apple Health exports ten times apart in size.
+- the peak memory of `import_check` on two Apple Health exports ten times apart in size, and on
+  two OMRON CSVs of junk rows ten times apart in size.
 
 Prints a table and writes bench/results.json. See bench/README.md.
 """
@@ -50,6 +51,7 @@ STEPS_EVERY = 5  # one patient in five also has a step counter
 PAGE_SIZE = 25
 IMPORT_ROWS = 100_000
 APPLE_RECORDS = (48_000, 480_000)  # ~20 MB and ~200 MB, as the parser's memory test
+JUNK_BYTES = (2 * 1024 * 1024, 20 * 1024 * 1024)  # OMRON CSVs of refused rows (issue 8, F3)
 RESULTS = ROOT / "bench" / "results.json"
 TARGET_RATIO, TARGET_ROWS_PER_S, TARGET_MEMORY_RATIO = 3.0, 20_000, 1.5
 
@@ -729,18 +731,45 @@ def measure_import(args: argparse.Namespace) -> dict[str, Any]:
 
 def apple_check(path: Path, *, trace: bool) -> dict[str, float]:
     """Upload `path` for a fresh patient and run import_check on it, measuring its peak memory."""
+    from patients.models import ImportStatus
+
+    return memory_check(path, name="export.xml", trace=trace, ends=(ImportStatus.PREVIEWED,))
+
+
+def junk_check(path: Path, *, trace: bool) -> dict[str, float]:
+    """The same for an OMRON CSV of junk rows: previewed with every row refused, or refused
+    whole as not an OMRON report; either way its memory must not grow with its size."""
+    from patients.models import ImportStatus
+
+    ends = (ImportStatus.PREVIEWED, ImportStatus.FAILED)
+    return memory_check(path, name="Your Requested OMRON Report.csv", trace=trace, ends=ends)
+
+
+def max_rss_mb() -> float:
+    """The most resident memory this process has held, in MB. VmHWM where Linux has it:
+    `ru_maxrss` survives fork and exec, so a child started by a process that once held 1 GB
+    reports 1 GB before it has done anything."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kb) / 1024
+
+
+def memory_check(path: Path, *, name: str, trace: bool, ends: tuple[str, ...]) -> dict[str, float]:
     from django.core.files.uploadedfile import UploadedFile
 
     from patients.measurements.services import import_check, import_upload
-    from patients.models import ImportStatus, MeasurementSource
+    from patients.models import MeasurementSource
 
-    patient, staff = fresh_patient(f"Apple {path.stem}")
+    patient, staff = fresh_patient(f"Memory {path.stem}")
     with path.open("rb") as stream:
-        upload = UploadedFile(stream, name="export.xml", size=path.stat().st_size)
+        upload = UploadedFile(stream, name=name, size=path.stat().st_size)
         batch = import_upload(clinic=patient.clinic, actor=staff, patient=patient, upload=upload,
                               source=MeasurementSource.FILE_IMPORT)  # fmt: skip
     gc.collect()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = max_rss_mb()
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
@@ -749,16 +778,17 @@ def apple_check(path: Path, *, trace: bool) -> dict[str, float]:
     peak = tracemalloc.get_traced_memory()[1] / 1e6 if trace else None
     if trace:
         tracemalloc.stop()
-    assert batch.status == ImportStatus.PREVIEWED, (batch.status, batch.failure)
+    assert batch.status in ends, (batch.status, batch.failure)
     return {
         "file_mb": round(path.stat().st_size / 1e6, 1),
+        "status": batch.status,
         "rows_valid": batch.rows_valid,
         "rows_duplicate": batch.rows_duplicate,
         "rows_rejected": batch.rows_rejected,
         "seconds": round(seconds, 1),
         "tracemalloc_peak_mb": round(peak, 1) if peak is not None else None,
         "maxrss_before_mb": round(rss_before, 1),
-        "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "maxrss_mb": round(max_rss_mb(), 1),
     }
 
 
@@ -770,23 +800,55 @@ def measure_apple(args: argparse.Namespace) -> dict[str, Any]:
         for label, records in zip(("small", "large"), APPLE_RECORDS, strict=True):
             path = Path(tmp) / f"export-{label}.xml"
             _write_export(path, records)
-            traced = apple_check(path, trace=True)
-            # Resident memory in a process of its own (tracemalloc off): ru_maxrss is a maximum
-            # over the process's life, so each size needs a fresh process.
-            child = subprocess.run(
-                [sys.executable, __file__, "--apple-child", str(path)],
-                check=True, capture_output=True, text=True, env=os.environ,
-            )  # fmt: skip
-            rss = json.loads(child.stdout.strip().splitlines()[-1])
-            results[label] = {
-                **traced,
-                "child_maxrss_mb": rss["maxrss_mb"],
-                "child_maxrss_before_mb": rss["maxrss_before_mb"],
-                # What the check added to the most the process had held before it.
-                "child_rss_growth_mb": round(rss["maxrss_mb"] - rss["maxrss_before_mb"], 1),
-            }
-            clear_imports()
+            results[label] = measured_twice(path, apple_check, "--apple-child")
     return results
+
+
+def write_junk_csv(path: Path, size: int) -> None:
+    """An OMRON report header, then short rows that are no reading (every one a row error):
+    the most refused rows a file of this size can hold."""
+    from patients.tests.test_imports import OMRON_HEADER
+
+    with path.open("w", encoding="utf-8") as out:
+        out.write(OMRON_HEADER + "\n")
+        row, written = 0, 0
+        while written < size:
+            line = f"junk {row},x\n"
+            out.write(line)
+            written += len(line)
+            row += 1
+
+
+def measure_junk(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+        for label, size in zip(("small", "large"), JUNK_BYTES, strict=True):
+            path = Path(tmp) / f"junk-{label}.csv"
+            write_junk_csv(path, size)
+            results[label] = measured_twice(path, junk_check, "--junk-child")
+    return results
+
+
+def measured_twice(
+    path: Path, check: Callable[..., dict[str, Any]], child_flag: str
+) -> dict[str, Any]:
+    """The check under tracemalloc here, then its resident memory in a process of its own
+    (tracemalloc off): the peak is a maximum over the process's life, so each file needs a
+    fresh process."""
+    traced = check(path, trace=True)
+    child = subprocess.run(
+        [sys.executable, __file__, child_flag, str(path)],
+        check=True, capture_output=True, text=True, env=os.environ,
+    )  # fmt: skip
+    rss = json.loads(child.stdout.strip().splitlines()[-1])
+    clear_imports()
+    return {
+        **traced,
+        "child_maxrss_mb": rss["maxrss_mb"],
+        "child_maxrss_before_mb": rss["maxrss_before_mb"],
+        # What the check added to the most the process had held before it.
+        "child_rss_growth_mb": round(rss["maxrss_mb"] - rss["maxrss_before_mb"], 1),
+    }
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -820,8 +882,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
     parser.add_argument("--import-runs", type=int, default=3, help="imports of the 100k CSV")
-    parser.add_argument("--skip", action="append", default=[], choices=["pages", "import", "apple"])
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["pages", "import", "apple", "junk"]
+    )
     parser.add_argument("--apple-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--junk-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     url = os.environ["BENCH_DATABASE_URL"] = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench"
@@ -831,6 +896,12 @@ def main() -> None:
 
         django.setup()
         print(json.dumps(apple_check(args.apple_child, trace=False)))
+        return
+    if args.junk_child:
+        import django
+
+        django.setup()
+        print(json.dumps(junk_check(args.junk_child, trace=False)))
         return
     started = time.perf_counter()
     print(f"Benchmark database: {url}")
@@ -847,6 +918,9 @@ def main() -> None:
     if "apple" not in args.skip:
         print("Checking Apple Health exports of two sizes...")
         results["apple"] = measure_apple(args)
+    if "junk" not in args.skip:
+        print("Checking OMRON CSVs of junk rows of two sizes...")
+        results["junk"] = measure_junk(args)
     results["seconds"] = round(time.perf_counter() - started)
     results |= headline(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -893,6 +967,17 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
             "apple_file_mb_small": apple["small"]["file_mb"],
             "apple_file_mb_large": apple["large"]["file_mb"],
         }
+    if junk := r.get("junk"):
+        out |= {
+            "import_junk_peak_mb_small": junk["small"]["tracemalloc_peak_mb"],
+            "import_junk_peak_mb_large": junk["large"]["tracemalloc_peak_mb"],
+            "import_junk_maxrss_mb_small": junk["small"]["child_maxrss_mb"],
+            "import_junk_maxrss_mb_large": junk["large"]["child_maxrss_mb"],
+            "import_junk_rss_growth_mb_small": junk["small"]["child_rss_growth_mb"],
+            "import_junk_rss_growth_mb_large": junk["large"]["child_rss_growth_mb"],
+            "import_junk_file_mb_small": junk["small"]["file_mb"],
+            "import_junk_file_mb_large": junk["large"]["file_mb"],
+        }
     out["targets_met"] = targets(out)
     return out
 
@@ -911,6 +996,9 @@ def targets(h: dict[str, Any]) -> dict[str, bool]:
     if "apple_import_peak_mb_small" in h:
         small, large = h["apple_import_peak_mb_small"], h["apple_import_peak_mb_large"]
         met["apple_memory_flat"] = large <= TARGET_MEMORY_RATIO * small
+    if "import_junk_peak_mb_small" in h:
+        small, large = h["import_junk_peak_mb_small"], h["import_junk_peak_mb_large"]
+        met["junk_memory_flat"] = large <= TARGET_MEMORY_RATIO * small
     return met
 
 
@@ -954,6 +1042,15 @@ def report(r: dict[str, Any]) -> str:
                 f"Apple import_check {a['file_mb']:>6.0f} MB: tracemalloc peak "
                 f"{a['tracemalloc_peak_mb']} MB, max RSS {a['child_maxrss_mb']} MB "
                 f"(+{a['child_rss_growth_mb']} MB over the process before the check)"
+            )
+    if junk := r.get("junk"):
+        for label in ("small", "large"):
+            j = junk[label]
+            lines.append(
+                f"OMRON junk import_check {j['file_mb']:>4.0f} MB ({j['status']}, "
+                f"{j['rows_rejected']:,} rows refused): tracemalloc peak "
+                f"{j['tracemalloc_peak_mb']} MB, max RSS {j['child_maxrss_mb']} MB "
+                f"(+{j['child_rss_growth_mb']} MB over the process before the check)"
             )
     return "\n".join(lines)
 

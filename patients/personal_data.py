@@ -57,11 +57,16 @@ def register_all() -> None:
         retention=datetime.timedelta(hours=48),
         retention_note=_(
             "an upload left waiting 48 hours for its columns or confirmation is cancelled and "
-            "its file deleted; the summary stays with the record"
+            "its file deleted; one still queued or running twice as long (96 hours: its worker "
+            "was lost) is marked failed and its file deleted; the summary stays with the record"
         ),
         export=EXPORTED,
         erasure=Erasure.DELETE,
-        erasure_reason=_("files deleted on cancellation; the summary is deleted with the record"),
+        erasure_reason=_(
+            "files deleted on cancellation; the summary is deleted with the record. Exception: "
+            "the uploaded file is stored unencrypted in private storage (not encrypted at rest) "
+            "for as long as its import needs it, at most 96 hours"
+        ),
     )
     register(
         "patients.Measurement",

@@ -6,7 +6,7 @@ import datetime
 from django.db import models
 
 from clinics import retention
-from patients.measurements.services import import_cancel
+from patients.measurements.services import IN_PROGRESS, import_abandon, import_cancel
 from patients.models import ImportBatch, ImportStatus, PatientInvitation
 from portal.personal_data import declaration_for
 
@@ -20,16 +20,28 @@ def patient_invitations_expired(cutoff: datetime.datetime) -> models.QuerySet:
 
 
 def imports_abandoned(cutoff: datetime.datetime) -> models.QuerySet:
-    return ImportBatch.objects.filter(status__in=WAITING, created_at__lt=cutoff)
+    """Waiting for the user one period after the upload, or still queued or running one more
+    period later (twice the declared period: no worker is coming back for it)."""
+    stuck_cutoff = cutoff - declaration_for(ImportBatch).retention
+    return ImportBatch.objects.filter(
+        models.Q(status__in=WAITING, created_at__lt=cutoff)
+        | models.Q(status__in=IN_PROGRESS, created_at__lt=stuck_cutoff)
+    )
 
 
 def imports_cancel(pks: list[int]) -> int:
-    """Cancel each abandoned import through its clinic, which deletes its private files (an
-    uploaded export must not linger); the batch row stays, cancelled, with the record."""
+    """End each abandoned import through its clinic, which deletes its private files (an
+    uploaded export must not linger): a waiting one is cancelled, a stuck one failed. The batch
+    row stays with the record. A commit still running (its row locked) is skipped."""
     batches = list(ImportBatch.objects.filter(pk__in=pks).select_related("clinic"))
+    ended = 0
     for batch in batches:
-        import_cancel(clinic=batch.clinic, batch=batch)
-    return len(batches)
+        if batch.status in IN_PROGRESS:
+            batch = import_abandon(clinic=batch.clinic, batch=batch)
+        else:
+            batch = import_cancel(clinic=batch.clinic, batch=batch)
+        ended += batch.status in (ImportStatus.CANCELLED, ImportStatus.FAILED)
+    return ended
 
 
 def register_all() -> None:

@@ -238,7 +238,7 @@ def _record(elem: Element, number: int, state: _State) -> Item | None:
             _bp_half(elem, number, state, correlation=False)
         elif kind_type == SLEEP:
             _sleep(elem, number, state)
-    except (ValueError, InvalidOperation):
+    except (ValueError, InvalidOperation, OverflowError):  # Overflow: a year-1 date in the zone
         return RowError(number, _bad_record(elem))
     return None
 

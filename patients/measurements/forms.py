@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from patients.imports.base import Reading
 from patients.imports.generic_csv import DATE_FORMATS, ColumnMapping
 from patients.kinds import BLOOD_PRESSURE, KINDS, kind_choices
-from patients.measurements.validation import reading_problems
+from patients.measurements.validation import measured_at_problem, reading_problems
 from patients.models import RuleType
 
 
@@ -27,6 +29,13 @@ class MeasurementForm(forms.Form):
     irregular_heartbeat = forms.BooleanField(
         label=_("The monitor showed an irregular heartbeat"), required=False
     )
+
+    def clean_measured_at(self) -> datetime.datetime:
+        """The plausible range, on the field itself (the one rule: validation)."""
+        measured_at = self.cleaned_data["measured_at"]
+        if problem := measured_at_problem(measured_at):
+            raise forms.ValidationError(problem, code="range")
+        return measured_at
 
     def clean(self) -> dict:
         cleaned = super().clean()

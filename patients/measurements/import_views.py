@@ -26,6 +26,7 @@ from patients.measurements.services import (
 from patients.models import ImportBatch, ImportStatus, MeasurementSource
 from patients.record_access import Scope, own_record, staff_record
 from portal.http import posted_data
+from portal.middleware import upload_limit
 
 # --- file import -----------------------------------------------------------------------------
 
@@ -152,6 +153,7 @@ def _cancel(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
     return redirect(scope.url("measurements"))
 
 
+@upload_limit("IMPORT_MAX_BYTES")
 @staff_record(Role.PROFESSIONAL, part=AccessPart.IMPORT, write=AccessAction.CREATE)
 def import_new(request: HttpRequest, scope: Scope) -> HttpResponse:
     return _upload(request, scope)
@@ -184,6 +186,7 @@ def my_import_mapping(request: HttpRequest, scope: Scope, batch_id: int) -> Http
     return _mapping(request, scope, batch_id)
 
 
+@upload_limit("IMPORT_MAX_BYTES")
 @own_record
 def my_import_new(request: HttpRequest, scope: Scope) -> HttpResponse:
     return _upload(request, scope)

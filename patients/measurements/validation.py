@@ -13,8 +13,32 @@ from django.utils.translation import gettext_lazy
 from patients.imports.base import Reading
 from patients.kinds import BLOOD_PRESSURE, BP_LIMITS, KINDS
 
+# The plausible range of a measurement's time, for every source (manual entry, every parser):
+# from EARLIEST until now plus CLOCK_SKEW. The one place for it: `measured_at_problem`.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 EARLIEST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+
+
+def measured_at_problem(
+    measured_at: datetime.datetime, *, now: datetime.datetime | None = None
+) -> str | None:
+    """Why this time cannot be a measurement's (translated), or None.
+
+    Safe at the ends of Python's calendar: year 1 at +14:00 or year 9999 at -14:00 lies outside
+    what a datetime can hold in UTC (OverflowError); such a time is far outside the range anyway.
+    """
+    if measured_at.utcoffset() is None:  # timezone.is_naive
+        return _("The time has no time zone.")
+    try:
+        # Compared in UTC: two aware datetimes of different zones take 2 µs to compare.
+        instant = measured_at.astimezone(datetime.UTC)
+    except OverflowError:
+        instant = EARLIEST - CLOCK_SKEW if measured_at.year < 2000 else None
+    if instant is None or instant > (now or timezone.now()) + CLOCK_SKEW:
+        return _("The measurement is in the future.")
+    if instant < EARLIEST:
+        return _("The date is too far in the past.")
+    return None
 
 
 def _outside(value: int | Decimal | None, low: int | Decimal, high: int | Decimal) -> bool:
@@ -28,15 +52,8 @@ def reading_problems(reading: Reading, *, now: datetime.datetime | None = None) 
     if kind is None:
         return [_("Unknown kind of measurement.")]
     problems = []
-    if reading.measured_at.utcoffset() is None:  # timezone.is_naive
-        problems.append(_("The time has no time zone."))
-    else:
-        # Compared in UTC: two aware datetimes of different zones take 2 µs to compare.
-        instant = reading.measured_at.astimezone(datetime.UTC)
-        if instant > now + CLOCK_SKEW:
-            problems.append(_("The measurement is in the future."))
-        elif instant < EARLIEST:
-            problems.append(_("The date is too far in the past."))
+    if problem := measured_at_problem(reading.measured_at, now=now):
+        problems.append(problem)
     if reading.kind == BLOOD_PRESSURE:
         problems += _blood_pressure_problems(reading)
     elif reading.value is None:

@@ -53,6 +53,11 @@ def test_patient_records_their_own_weight(client_for, paul, patient_a):
         ({"systolic": "400"}, "between 50 and 300"),
         ({"diastolic": ""}, "both a systolic and a diastolic"),
         ({"measured_at": "2999-01-01T10:00"}, "in the future"),
+        # The ends of the calendar: outside UTC's range in the patient's zone (T44).
+        ({"measured_at": "0001-01-01T00:00"}, "too far in the past"),
+        ({"measured_at": "1899-12-31T23:59"}, "too far in the past"),
+        ({"measured_at": "9999-12-31T23:59"}, "in the future"),
+        ({"kind": "weight", "value": "80", "measured_at": "0001-01-01T00:00"}, "too far in"),
         ({"kind": "spo2", "value": "130"}, "between 50 and 100"),
         ({"kind": "weight", "value": ""}, "value is missing"),
     ],

@@ -8,14 +8,15 @@ import datetime
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinics import retention
 from clinics.models import PurgeOutcome
 from patients.measurements.services import import_commit, import_upload
-from patients.models import ImportStatus, Measurement, MeasurementSource
+from patients.models import ImportBatch, ImportStatus, Measurement, MeasurementSource
 from patients.tests.test_import_mapping import COMMA_FILE
 from patients.tests.test_imports_commit import checked, files_of
+from portal.personal_data import declaration_for
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +80,39 @@ def test_a_committed_import_is_not_touched_however_old(alice, patient_a):
     assert run.rows_expired == 0
     batch.refresh_from_db()
     assert batch.status == ImportStatus.DONE and Measurement.objects.count() == 3
+
+
+@pytest.mark.parametrize("status", [ImportStatus.QUEUED, ImportStatus.RUNNING])
+def test_an_import_stuck_queued_or_running_is_failed_with_its_files_after_twice_the_period(
+    alice, patient_a, status
+):
+    """A worker that never came (T44): kept at 95 hours, at 97 hours FAILED with both files
+    deleted; a rerun purges nothing."""
+    batch = checked(alice, patient_a)
+    upload, checked_file = files_of(batch)
+    type(batch).objects.filter(pk=batch.pk).update(status=status)
+
+    with time_machine.travel(batch.created_at + datetime.timedelta(hours=95), tick=False):
+        (run,) = purge_imports()
+    assert run.rows_purged == 0
+    batch.refresh_from_db()
+    assert batch.status == status and upload.exists()
+
+    with time_machine.travel(batch.created_at + datetime.timedelta(hours=97), tick=False):
+        (run,) = purge_imports()
+        (rerun,) = purge_imports()
+    assert (run.rows_purged, rerun.rows_purged) == (1, 0)
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.FAILED and batch.failure and batch.stored_name == ""
+    assert not upload.exists() and not checked_file.exists()
+
+
+def test_the_declaration_of_imports_states_that_uploaded_files_are_not_encrypted():
+    """T43's listed exception (F5): uploaded exports lie in clear on disk, for at most 96 hours;
+    the registry says so, in the words the clinic reads."""
+    declaration = declaration_for(ImportBatch)
+    with translation.override("en"):
+        assert "unencrypted" in str(declaration.erasure_reason)
+        assert "96 hours" in str(declaration.erasure_reason)
+        assert "96 hours" in str(declaration.retention_note)
+    assert declaration.retention == datetime.timedelta(hours=48)

@@ -4,6 +4,8 @@ mapping → check → confirm → commit). Abandoned imports are a retention pur
 `patients.measurements.services`."""
 
 from patients.measurements.services.imports import (
+    IN_PROGRESS,
+    import_abandon,
     import_accepts_mapping,
     import_cancel,
     import_check,
@@ -19,6 +21,8 @@ from patients.measurements.services.imports import (
 from patients.measurements.services.manual import measurement_from, measurement_record
 
 __all__ = [
+    "IN_PROGRESS",
+    "import_abandon",
     "import_accepts_mapping",
     "import_cancel",
     "import_check",

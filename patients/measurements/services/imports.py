@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -43,7 +44,15 @@ from patients.measurements.validation import dedup_key, reading_problems
 from patients.models import ImportBatch, ImportStatus, Measurement, MeasurementSource, Patient
 from portal import private_files
 
+logger = logging.getLogger(__name__)
+
 MAX_STORED_ERRORS = 100
+# A file whose rows mostly fail is not the export it looked like (or is hostile): refused whole
+# once, after at least REFUSAL_MIN_ROWS rows, more than REFUSAL_SHARE of all rows so far failed.
+# Only the first MAX_STORED_ERRORS row errors are kept (shown), the rest counted: a check's memory
+# must not grow with the rows a file holds (SECURITY.md T41).
+REFUSAL_MIN_ROWS = 1000
+REFUSAL_SHARE = 0.9
 COMMIT_CHUNK = 5000
 UPLOAD_FOLDER = "imports/"
 # Device exports are text (CSV, XML, JSON) or ZIP. Which export a file is, is decided by
@@ -297,8 +306,8 @@ def import_check(*, clinic_id: int, batch_id: int) -> ImportBatch:
 def _import_check(batch: ImportBatch) -> ImportBatch:
     """Counts for the preview, and the readings to store written for the commit (import_store):
     the commit then neither parses nor validates again. The database is not written."""
-    valid = duplicate = 0
-    errors: list[RowError] = []
+    valid = duplicate = rejected = 0
+    errors: list[RowError] = []  # the first MAX_STORED_ERRORS only; `rejected` counts them all
     try:
         _require_upload(batch)
         with import_store.CheckedWriter(batch) as checked:
@@ -306,14 +315,37 @@ def _import_check(batch: ImportBatch) -> ImportBatch:
                 checked.write(chunk.new)
                 valid += len(chunk.new)
                 duplicate += chunk.duplicates
-                errors += chunk.errors
+                rejected += len(chunk.errors)
+                errors += chunk.errors[: MAX_STORED_ERRORS - len(errors)]
+                _refuse_mostly_failing(rows=valid + duplicate + rejected, rejected=rejected)
     except ImportFormatError as exc:
         return _fail(batch, str(exc))
-    batch.rows_valid, batch.rows_duplicate, batch.rows_rejected = valid, duplicate, len(errors)
-    batch.errors = [{"line": e.line, "message": e.message} for e in errors[:MAX_STORED_ERRORS]]
+    except Exception:
+        # A bug or a file no parser foresaw: the import ends FAILED, its files deleted, never
+        # left QUEUED for a retry that would fail the same way (SECURITY.md T44).
+        logger.exception("Import %s: the check failed unexpectedly", batch.pk)
+        return _fail(batch, _unexpected())
+    batch.rows_valid, batch.rows_duplicate, batch.rows_rejected = valid, duplicate, rejected
+    batch.errors = [{"line": e.line, "message": e.message} for e in errors]
     batch.status = ImportStatus.PREVIEWED
     batch.save()
     return batch
+
+
+def _refuse_mostly_failing(*, rows: int, rejected: int) -> None:
+    if rows >= REFUSAL_MIN_ROWS and rejected > REFUSAL_SHARE * rows:
+        raise ImportFormatError(
+            _(
+                "This file is refused: %(rejected)s of its first %(rows)s rows cannot be read "
+                "or are not plausible, so it is not an export of the kind it appears to be. "
+                "Check that you chose the right file."
+            )
+            % {"rejected": rejected, "rows": rows}
+        )
+
+
+def _unexpected() -> str:
+    return _("The file could not be imported because of an unexpected error. Nothing was stored.")
 
 
 def _fail(batch: ImportBatch, message: str) -> ImportBatch:
@@ -377,6 +409,10 @@ def _import_commit(batch: ImportBatch) -> ImportBatch:
             batch.save()
     except ImportFormatError as exc:
         return _fail(batch, str(exc))
+    except Exception:
+        # Rolled back: nothing stored. FAILED with its files deleted, as a refused file.
+        logger.exception("Import %s: the commit failed unexpectedly", batch.pk)
+        return _fail(batch, _unexpected())
     _delete_files(stored_name)  # only once the readings are committed
     return batch
 
@@ -412,6 +448,26 @@ def import_cancel(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:
         batch.finished_at = timezone.now()
         batch.save()
     return batch
+
+
+# Waiting for a worker, or in its hands: a state that only a worker ends.
+IN_PROGRESS = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
+def import_abandon(*, clinic: Clinic, batch: ImportBatch) -> ImportBatch:
+    """End an import that a worker never took or never finished (a lost message, a killed
+    worker): FAILED, its files deleted. Called by the retention purge long after any worker
+    would have finished. A commit still running holds the row's lock: it is left to finish."""
+    with transaction.atomic():
+        locked = (
+            ImportBatch.objects.for_clinic(clinic)
+            .select_for_update(skip_locked=True)
+            .filter(pk=batch.pk, status__in=IN_PROGRESS)
+            .first()
+        )
+        if locked is None:
+            return batch
+        return _fail(locked, _("The import did not finish and was stopped. Nothing was stored."))
 
 
 def import_confirm(*, clinic: Clinic, actor: User, batch: ImportBatch) -> ImportBatch:
