@@ -62,10 +62,10 @@ def register_all() -> None:
         ),
         export=EXPORTED,
         erasure=Erasure.DELETE,
-        erasure_reason=_(
-            "files deleted on cancellation; the summary is deleted with the record. Exception: "
-            "the uploaded file is stored unencrypted in private storage (not encrypted at rest) "
-            "for as long as its import needs it, at most 96 hours"
+        erasure_reason=_("files deleted on cancellation; the summary is deleted with the record"),
+        in_clear=_(
+            "the uploaded export file, unencrypted in private storage (put it on an encrypted "
+            "volume) for as long as its import needs it, at most 96 hours"
         ),
     )
     register(

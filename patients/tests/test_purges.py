@@ -112,7 +112,7 @@ def test_the_declaration_of_imports_states_that_uploaded_files_are_not_encrypted
     the registry says so, in the words the clinic reads."""
     declaration = declaration_for(ImportBatch)
     with translation.override("en"):
-        assert "unencrypted" in str(declaration.erasure_reason)
-        assert "96 hours" in str(declaration.erasure_reason)
+        assert "unencrypted" in str(declaration.in_clear)
+        assert "96 hours" in str(declaration.in_clear)
         assert "96 hours" in str(declaration.retention_note)
     assert declaration.retention == datetime.timedelta(hours=48)
