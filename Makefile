@@ -81,9 +81,12 @@ check: dev-venv
 	  DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL=$(TEST_BROKER_URL) ALLOWED_HOSTS=portal.example \
 	  sh -c '$(PY) manage.py makemigrations --check --dry-run && $(PY) manage.py check --deploy --fail-level WARNING'
 
+# Settings made up on the spot, like check's: the catalogue needs no database or secrets.
 messages: dev-venv
-	$(PY) manage.py makemessages -l nl --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests
-	$(PY) manage.py compilemessages --ignore=.venv
+	DEBUG=false DEMO=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  FIELD_ENCRYPTION_KEY=$$($(PY) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+	  DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  sh -c '$(PY) manage.py makemessages -l nl --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests && $(PY) manage.py compilemessages --ignore=.venv'
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
