@@ -433,3 +433,16 @@ def test_linking_an_account_is_logged_and_shown_to_the_clinic(
     )
     page = client_for(alice).get(reverse("patients:detail", args=[petra.pk])).content.decode()
     assert petra.email in page
+
+
+def test_an_expired_patient_link_links_nothing(invite_patient, petra):
+    """Past INVITATION_VALID_DAYS the invited patient's own signed-in account cannot accept."""
+    path = link_path(invite_patient(petra, email=petra.email).content.decode(), "patient")
+    invited = UserFactory(email=petra.email)
+    later = timezone.now() + datetime.timedelta(days=settings.INVITATION_VALID_DAYS, minutes=1)
+    with time_machine.travel(later, tick=False):
+        client = Client()
+        client.force_login(invited)
+        assert client.post(path).status_code == 404
+    petra.refresh_from_db()
+    assert petra.user is None
