@@ -102,7 +102,7 @@ def login(client: Client, user, *, verified: bool = True) -> Client:
     """Sign the client in; `verified` also marks the session as past the second factor."""
     client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
     if verified:
-        device = user.totpdevice_set.filter(confirmed=True).first()
+        device = user.authenticatordevice_set.filter(confirmed=True).first()
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()

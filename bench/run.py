@@ -95,14 +95,13 @@ def seed_marker(name: str) -> dict | None:
 
 def staff_for(clinic: Any, email: str) -> Any:
     """A professional of `clinic` with a confirmed authenticator (MFA passes in the session)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from clinics.mfa_devices import AuthenticatorDevice
     from clinics.models import Membership, Role, User
 
     user, _created = User.objects.get_or_create(email=email)
     Membership.objects.get_or_create(clinic=clinic, user=user, defaults={"role": Role.PROFESSIONAL})
-    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    if not AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists():
+        AuthenticatorDevice.objects.create(user=user, name="authenticator", confirmed=True)
     return user
 
 
@@ -331,7 +330,7 @@ def signed_in_client(user: Any) -> Any:
     client = Client()
     client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
     session = client.session
-    device = user.totpdevice_set.filter(confirmed=True).first()
+    device = user.authenticatordevice_set.filter(confirmed=True).first()
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.mfa import TOTP_DEVICE_NAME, backup_codes_regenerate
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import Clinic, Membership, Role, User
 
 
@@ -79,9 +79,11 @@ def demo_user(email: str, name: str, **flags: bool) -> User:
 
 
 def _device_secret(user: User) -> str:
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        device = AuthenticatorDevice.objects.create(
+            user=user, name=TOTP_DEVICE_NAME, confirmed=True
+        )
         backup_codes_regenerate(user)
     return base64.b32encode(device.bin_key).decode("ascii")
 

@@ -16,7 +16,8 @@ Invariants:
   refused for hours. The owner is therefore told by e-mail (`mfa_guessing_notify`, once per
   burst): their password is known and must be changed, which ends the lock-out's cause.
 - Backup codes are stored only as keyed digests (`backup_code_digest`); the code itself is
-  shown once, to its owner, and never stored.
+  shown once, to its owner, and never stored. Authenticator keys are stored encrypted
+  (`clinics.mfa_devices.AuthenticatorDevice`, never django-otp's plain-hex TOTPDevice).
 - Nobody else ever sees a stored secret: keys and backup codes are shown once, to their owner,
   when made. The operator can only reset a second factor (`second_factor_reset`, an admin
   action that is logged): every device goes, the person enrols again at the next sign-in and
@@ -42,9 +43,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.emails import send_templated_mail_in_every_language
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import Membership
 
 MFA_EXEMPT_URL_NAMES = frozenset(
@@ -119,11 +120,13 @@ class MFARequiredMiddleware:
         return redirect(f"{reverse(step)}?{query}" if query else reverse(step))
 
 
-def totp_device_for_enrolment(user) -> TOTPDevice:
+def totp_device_for_enrolment(user) -> AuthenticatorDevice:
     """The unconfirmed authenticator being enrolled, created on first use."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+        device = AuthenticatorDevice.objects.create(
+            user=user, name=TOTP_DEVICE_NAME, confirmed=False
+        )
     return device
 
 
@@ -211,9 +214,9 @@ def _backup_code() -> str:
 
 
 @transaction.atomic
-def totp_confirm(user, device: TOTPDevice) -> list[str]:
+def totp_confirm(user, device: AuthenticatorDevice) -> list[str]:
     """Confirm the enrolled authenticator and issue the first backup codes."""
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return backup_codes_regenerate(user)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinics.mfa_devices import AuthenticatorDevice  # noqa: F401  (a model of this app)
 from clinics.tenancy import ClinicOwnedModel, ClinicQuerySet
 from portal.crypto import StrictEncryptedCharField
 

@@ -104,7 +104,10 @@ def register_all() -> None:
         erasure_reason=DELETED_WITH_ACCOUNT,
         in_clear=LOGIN_EMAIL_IN_CLEAR,
     )
+    # django-otp's TOTPDevice stays installed for its migrations only: clinics/0015 moved its
+    # rows (plain hex keys) into AuthenticatorDevice (keys encrypted) and nothing writes it since.
     for model, purpose in (
+        ("clinics.AuthenticatorDevice", _("the second factor: an authenticator app's secret key")),
         ("otp_totp.TOTPDevice", _("the second factor: an authenticator app's secret key")),
         ("otp_static.StaticDevice", _("the second factor: one-time backup codes")),
     ):

@@ -17,8 +17,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 # Models whose third-party admin shows a stored secret: never registered.
+# clinics.authenticatordevice (the encrypted TOTP key) has no admin either: named here so that
+# nobody can register one by accident.
 SECRET_HOLDING_MODELS = frozenset(
-    {"otp_totp.totpdevice", "otp_static.staticdevice", "otp_static.statictoken"}
+    {
+        "clinics.authenticatordevice",
+        "otp_totp.totpdevice",
+        "otp_static.staticdevice",
+        "otp_static.statictoken",
+    }
 )
 
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_otp",
+    # Only for its migrations: clinics/0015 moved its plain-hex keys into
+    # clinics.AuthenticatorDevice (encrypted); its table stays empty.
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",

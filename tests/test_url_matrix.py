@@ -40,10 +40,10 @@ from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django import DjangoDbBlocker
 
 from clinics.mfa import MFA_EXEMPT_URL_NAMES
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import (
     AccessAction,
     AccessLogEntry,
@@ -640,7 +640,7 @@ SNAPSHOT_MODELS = (
     PatientInvitation,
     ImportBatch,
     EmailAddress,
-    TOTPDevice,
+    AuthenticatorDevice,
     StaticDevice,
 )
 

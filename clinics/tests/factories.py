@@ -1,7 +1,7 @@
 import factory
 from allauth.account.models import EmailAddress
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import Clinic, Membership, Role, User
 
 DEFAULT_PASSWORD = "correct horse battery staple 42"
@@ -40,8 +40,10 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):
+    """A confirmed authenticator (`clinics.AuthenticatorDevice`, the key encrypted at rest)."""
+
     class Meta:
-        model = TOTPDevice
+        model = AuthenticatorDevice
 
     user = factory.SubFactory(UserFactory)
     name = "authenticator"

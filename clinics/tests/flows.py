@@ -8,8 +8,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.tests.factories import DEFAULT_PASSWORD
 
 
@@ -19,13 +19,13 @@ def password_login(
     return client.post(reverse("account_login"), {"login": email, "password": password}, **extra)
 
 
-def current_code(device: TOTPDevice, *, steps: int = 0) -> str:
+def current_code(device: AuthenticatorDevice, *, steps: int = 0) -> str:
     """The code an authenticator app with this key shows now (or `steps` windows away)."""
     value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps)
     return f"{value:0{device.digits}d}"
 
 
-def code_for(device: TOTPDevice, *, steps: int = 0) -> str:
+def code_for(device: AuthenticatorDevice, *, steps: int = 0) -> str:
     """`current_code` after re-reading the device (verification may have moved its drift)."""
     device.refresh_from_db()
     return current_code(device, steps=steps)
@@ -40,7 +40,7 @@ def device_secrets(user) -> list[str]:
     """Every way a stored key of the user's authenticators can be written: hex, base32, the
     otpauth:// URI an app scans (for tests that a secret never shows)."""
     found = []
-    for device in TOTPDevice.objects.filter(user=user):
+    for device in AuthenticatorDevice.objects.filter(user=user):
         found += [
             device.bin_key.hex(),
             base64.b32encode(device.bin_key).decode("ascii"),

@@ -46,7 +46,9 @@ def admin_paths(**ids: int) -> list[str]:
     device = ids.get("device", 0)
     for tail in ("config/", "qrcode/", "change/"):
         paths.append(f"/admin/otp_totp/totpdevice/{device}/{tail}")
+        paths.append(f"/admin/clinics/authenticatordevice/{device}/{tail}")
     paths += ["/admin/otp_static/statictoken/", "/admin/otp_static/staticdevice/"]
+    paths += ["/admin/otp_totp/totpdevice/", "/admin/clinics/authenticatordevice/"]
     return sorted(set(paths))
 
 
@@ -70,7 +72,7 @@ def test_no_admin_page_shows_a_totp_key_or_a_backup_code(client_for, oscar, alic
 
 
 def alice_device_pk(user) -> int:
-    return user.totpdevice_set.get(confirmed=True).pk
+    return user.authenticatordevice_set.get(confirmed=True).pk
 
 
 def test_the_operator_cannot_set_a_users_password_in_the_admin(client_for, oscar, alice):

@@ -21,8 +21,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import AccessAction, AccessLogEntry, Membership, Role, StaffInvitation
 from clinics.tests.factories import DEFAULT_PASSWORD, TOTPDeviceFactory, UserFactory
 from clinics.tests.flows import code_for
@@ -145,7 +145,7 @@ def test_invited_staff_signs_up_and_must_enrol_before_reaching_any_page(
         assert client.get(reverse(name), follow=True).resolver_match.view_name == "mfa:setup"
 
     client.get(reverse("mfa:setup"))
-    device = TOTPDevice.objects.get(user=nina)
+    device = AuthenticatorDevice.objects.get(user=nina)
     client.post(reverse("mfa:setup"), {"code": code_for(device)})
     assert DEVICE_ID_SESSION_KEY in client.session
     response = client.get(reverse("patients:list"))

@@ -20,8 +20,8 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.security import client_ip
 from clinics.tests.factories import DEFAULT_PASSWORD, UserFactory
 from clinics.tests.flows import current_code, password_login, submit_code
@@ -33,7 +33,7 @@ NEW_PASSWORD = "a fresh and long passphrase 2024"
 
 def totp_code(user) -> str:
     """The code the user's authenticator app shows right now."""
-    return current_code(TOTPDevice.objects.get(user=user, confirmed=True))
+    return current_code(AuthenticatorDevice.objects.get(user=user, confirmed=True))
 
 
 def assert_unverified(client: Client, user) -> None:

@@ -22,9 +22,10 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice  # the old, plain table (migration)
 
 from clinics.mfa import backup_code_digest, backup_codes_regenerate, match_code
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import Role
 from clinics.tests.factories import (
     DEFAULT_PASSWORD,
@@ -33,7 +34,7 @@ from clinics.tests.factories import (
     TOTPDeviceFactory,
     UserFactory,
 )
-from clinics.tests.flows import code_for, password_login, submit_code
+from clinics.tests.flows import code_for, current_code, password_login, submit_code
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +48,8 @@ def frozen():
         yield traveller
 
 
-def device_of(user) -> TOTPDevice:
-    return TOTPDevice.objects.get(user=user, confirmed=True)
+def device_of(user) -> AuthenticatorDevice:
+    return AuthenticatorDevice.objects.get(user=user, confirmed=True)
 
 
 def is_verified(client: Client) -> bool:
@@ -85,7 +86,7 @@ def test_enrolment_page_shows_a_qr_code_and_the_secret_of_a_new_device(clinic_a)
     client = signed_in_with_password(nina)
     response = client.get(reverse("mfa:setup"))
     assert response.status_code == 200
-    device = TOTPDevice.objects.get(user=nina)
+    device = AuthenticatorDevice.objects.get(user=nina)
     assert device.confirmed is False
     content = response.content.decode()
     assert 'src="data:image/svg+xml;base64,' in content
@@ -96,7 +97,7 @@ def test_enrolment_page_shows_a_qr_code_and_the_secret_of_a_new_device(clinic_a)
     assert svg.startswith(b"<?xml") and b"<svg" in svg
     # Reloading the page keeps the same key: the phone already scanned it.
     client.get(reverse("mfa:setup"))
-    assert TOTPDevice.objects.filter(user=nina).count() == 1
+    assert AuthenticatorDevice.objects.filter(user=nina).count() == 1
 
 
 def test_confirming_enrolment_verifies_the_session_and_shows_backup_codes_once(clinic_a, patient_a):
@@ -104,7 +105,7 @@ def test_confirming_enrolment_verifies_the_session_and_shows_backup_codes_once(c
     nina = new_staff_without_device(clinic_a)
     client = signed_in_with_password(nina)
     client.get(reverse("mfa:setup"))
-    device = TOTPDevice.objects.get(user=nina)
+    device = AuthenticatorDevice.objects.get(user=nina)
 
     response = client.post(
         reverse("mfa:setup"), {"code": code_for(device), "next": reverse("patients:list")}
@@ -133,7 +134,7 @@ def test_enrolment_refuses_a_wrong_code(clinic_a):
     nina = new_staff_without_device(clinic_a)
     client = signed_in_with_password(nina)
     client.get(reverse("mfa:setup"))
-    device = TOTPDevice.objects.get(user=nina)
+    device = AuthenticatorDevice.objects.get(user=nina)
     wrong = f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
     response = client.post(reverse("mfa:setup"), {"code": wrong})
     assert response.status_code == 200
@@ -152,7 +153,7 @@ def test_enrolled_staff_cannot_enrol_a_second_authenticator(client_for, alice):
         assert client.get(reverse("mfa:setup")).status_code == 302
         response = client.post(reverse("mfa:setup"), {"code": code_for(device)})
         assert response.status_code == 302
-    assert list(TOTPDevice.objects.filter(user=alice)) == [device]
+    assert list(AuthenticatorDevice.objects.filter(user=alice)) == [device]
 
 
 # --- T05: replay, stale codes, throttling, backup codes ---------------------------------------
@@ -466,3 +467,65 @@ def test_the_migration_replaces_plain_backup_codes_by_their_digests(alice):
     ]
     assert match_code(alice, "abcdefghjk") == device
     assert match_code(alice, "abcdefghjk") is None
+
+
+# --- T43: TOTP keys are encrypted at rest -------------------------------------------------------
+
+
+def stored_authenticator_rows() -> str:
+    """Every column of every authenticator row as the database holds it, lower case."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM clinics_authenticatordevice")
+        return repr(cursor.fetchall()).lower()
+
+
+def clear_forms(key: bytes) -> list[str]:
+    """The key as hex and as base32 (with and without padding), lower case."""
+    b32 = base64.b32encode(key).decode("ascii").lower()
+    return [key.hex(), b32, b32.rstrip("=")]
+
+
+def test_an_enrolled_key_is_stored_encrypted_and_still_verifies(frozen, clinic_a):
+    """After enrolment no column holds the key in clear (hex or base32); the code still
+    verifies, a replayed code is refused, and a phone one step ahead moves the drift."""
+    nina = new_staff_without_device(clinic_a)
+    client = signed_in_with_password(nina)
+    client.get(reverse("mfa:setup"))
+    device = AuthenticatorDevice.objects.get(user=nina)
+    code = code_for(device)
+    assert client.post(reverse("mfa:setup"), {"code": code}).status_code == 302
+    assert is_verified(client)
+
+    stored = stored_authenticator_rows()
+    assert all(form not in stored for form in clear_forms(device.bin_key))
+    assert not TOTPDevice.objects.exists()
+
+    frozen.shift(5)  # still the same window: the code was used
+    assert match_code(nina, code) is None
+    frozen.shift(30)
+    assert match_code(nina, code_for(device, steps=1)) == device  # the phone runs a step fast
+    device.refresh_from_db()
+    assert device.drift == 1
+    assert all(form not in stored_authenticator_rows() for form in clear_forms(device.bin_key))
+    frozen.shift(30)
+    assert match_code(nina, code_for(device)) == device  # the drift is kept
+
+
+def test_the_migration_moves_plain_totp_keys_into_encrypted_devices(frozen, alice):
+    """A device of django-otp's plain table is moved (key encrypted, counters kept), the old
+    row is deleted, and the phone's code still verifies, once."""
+    migration = importlib.import_module("clinics.migrations.0015_totp_keys_encrypted")
+    AuthenticatorDevice.objects.filter(user=alice).delete()
+    old = TOTPDevice.objects.create(
+        user=alice, name="authenticator", confirmed=True, drift=-1, last_t=7, tolerance=1
+    )
+    old_key, old_code = old.bin_key, current_code(old)
+    migration.move_totp_devices(django_apps, None)
+
+    assert not TOTPDevice.objects.exists()
+    device = AuthenticatorDevice.objects.get(user=alice)
+    assert (device.bin_key, device.name, device.confirmed) == (old_key, "authenticator", True)
+    assert (device.drift, device.last_t, device.created_at) == (-1, 7, old.created_at)
+    assert all(form not in stored_authenticator_rows() for form in clear_forms(old_key))
+    assert match_code(alice, old_code) == device
+    assert match_code(alice, old_code) is None

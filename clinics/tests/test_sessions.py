@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.tests.factories import DEFAULT_PASSWORD
 from clinics.tests.flows import current_code, password_login, submit_code
 
@@ -33,7 +33,9 @@ def sign_in(user, password: str = DEFAULT_PASSWORD) -> Client:
     """A client through the real login: password, then the authenticator code."""
     client = Client()
     assert password_login(client, user.email, password).status_code == 302
-    response = submit_code(client, current_code(TOTPDevice.objects.get(user=user, confirmed=True)))
+    response = submit_code(
+        client, current_code(AuthenticatorDevice.objects.get(user=user, confirmed=True))
+    )
     assert response.status_code == 302
     assert DEVICE_ID_SESSION_KEY in client.session
     return client

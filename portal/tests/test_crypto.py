@@ -20,7 +20,9 @@ from encrypted_model_fields import fields as encrypted_fields
 
 from clinics.checks import field_key_reads_stored_data
 from clinics.encryption import field_key_verify_against_database
+from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import EncryptionCanary
+from clinics.tests.flows import current_code
 from patients.models import Patient, PatientInvitation, PatientNameToken
 from patients.selectors import patient_list
 from patients.services import patient_create
@@ -59,8 +61,11 @@ def use_field_keys(settings):
 
 @pytest.fixture
 def omer(db, clinic_a, alice, use_field_keys):
-    """A patient with every identifying field filled, written under key A, plus an invitation."""
+    """A patient with every identifying field filled, written under key A, plus an invitation;
+    alice's authenticator key is rewritten under key A too."""
+    device = alice.authenticatordevice_set.get()  # read under the test settings' key
     use_field_keys(KEY_A)
+    device.save()
     patient = patient_create(clinic=clinic_a, actor=alice, **PATIENT_VALUES)
     PatientInvitation.objects.create(
         clinic=clinic_a,
@@ -222,6 +227,7 @@ def test_rotation_re_encrypts_everything_under_the_new_key_and_rebuilds_the_inde
     assert "patients.Patient: 5 of 5 rows re-encrypted" in output
     assert "patients.PatientInvitation: 1 of 1 rows re-encrypted" in output
     assert "clinics.EncryptionCanary: 1 of 1 rows re-encrypted" in output
+    assert "clinics.AuthenticatorDevice: 1 of 1 rows re-encrypted (key)" in output
     assert "Patient name index: 5 of 5 patients re-indexed" in output
 
     use_field_keys(KEY_B)
@@ -234,6 +240,10 @@ def test_rotation_re_encrypts_everything_under_the_new_key_and_rebuilds_the_inde
     assert reread.updated_at == updated_at
     assert PatientInvitation.objects.get(patient=omer).email == INVITATION_EMAIL
     field_key_verify_against_database()
+    [device] = AuthenticatorDevice.objects.all()
+    stored_key = raw_row("clinics_authenticatordevice", ["key"], device.pk)["key"]
+    assert decrypts_to(KEY_B, stored_key) == device.key
+    assert device.verify_token(current_code(device))
     assert list(patient_list(clinic=clinic_a, search="ome")) == [omer]
     assert set(patient_list(clinic=clinic_a, search="jans")) == set(others)
 

@@ -39,6 +39,7 @@ def test_subjects_are_the_user_model_and_the_patient_record():
     [
         "account.EmailAddress",
         "otp_totp.TOTPDevice",
+        "clinics.AuthenticatorDevice",
         "otp_static.StaticDevice",
         "admin.LogEntry",
         "clinics.AccessLogEntry",
