@@ -956,29 +956,25 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
         out["import_floor_rows_per_s"] = imp["floor_rows_per_s"]
         out["import_ratio"] = round(imp["floor_rows_per_s"] / imp["rows_per_s"], 1)
     if apple := r.get("apple"):
-        out |= {
-            "apple_import_peak_mb_small": apple["small"]["tracemalloc_peak_mb"],
-            "apple_import_peak_mb_large": apple["large"]["tracemalloc_peak_mb"],
-            "apple_import_maxrss_mb_small": apple["small"]["child_maxrss_mb"],
-            "apple_import_maxrss_mb_large": apple["large"]["child_maxrss_mb"],
-            "apple_import_rss_growth_mb_small": apple["small"]["child_rss_growth_mb"],
-            "apple_import_rss_growth_mb_large": apple["large"]["child_rss_growth_mb"],
-            "apple_file_mb_small": apple["small"]["file_mb"],
-            "apple_file_mb_large": apple["large"]["file_mb"],
-        }
+        out |= _memory_figures(apple, figure="apple_import", file="apple_file")
     if junk := r.get("junk"):
-        out |= {
-            "import_junk_peak_mb_small": junk["small"]["tracemalloc_peak_mb"],
-            "import_junk_peak_mb_large": junk["large"]["tracemalloc_peak_mb"],
-            "import_junk_maxrss_mb_small": junk["small"]["child_maxrss_mb"],
-            "import_junk_maxrss_mb_large": junk["large"]["child_maxrss_mb"],
-            "import_junk_rss_growth_mb_small": junk["small"]["child_rss_growth_mb"],
-            "import_junk_rss_growth_mb_large": junk["large"]["child_rss_growth_mb"],
-            "import_junk_file_mb_small": junk["small"]["file_mb"],
-            "import_junk_file_mb_large": junk["large"]["file_mb"],
-        }
+        out |= _memory_figures(junk, figure="import_junk", file="import_junk_file")
     out["targets_met"] = targets(out)
     return out
+
+
+def _memory_figures(result: dict[str, Any], *, figure: str, file: str) -> dict[str, float]:
+    """The headline memory figures of a small and a large file (`<figure>_peak_mb_small`...)."""
+    measures = {
+        "peak_mb": "tracemalloc_peak_mb",
+        "maxrss_mb": "child_maxrss_mb",
+        "rss_growth_mb": "child_rss_growth_mb",
+    }
+    figures = {}
+    for size in ("small", "large"):
+        figures |= {f"{figure}_{name}_{size}": result[size][key] for name, key in measures.items()}
+        figures[f"{file}_mb_{size}"] = result[size]["file_mb"]
+    return figures
 
 
 def targets(h: dict[str, Any]) -> dict[str, bool]:

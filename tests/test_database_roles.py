@@ -7,8 +7,6 @@ cannot truncate the log, drop or disable its triggers, or delete a young entry.
 
 from __future__ import annotations
 
-import base64
-import os
 import secrets
 import subprocess
 import sys
@@ -19,6 +17,8 @@ import psycopg
 import pytest
 from django.conf import settings
 from psycopg import sql
+
+from portal.tests.test_deploy import production_env
 
 SCRIPT = Path(settings.BASE_DIR) / "deploy" / "database-roles.sql"
 
@@ -49,16 +49,7 @@ def run_script(names: dict[str, str]) -> None:
 
 
 def migrate_as(user: str, dbname: str) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "DATABASE_URL": url(user, dbname),
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-        "ALLOWED_HOSTS": "portal.example",
-    }
+    env = production_env(DATABASE_URL=url(user, dbname))
     result = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=settings.BASE_DIR,

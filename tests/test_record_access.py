@@ -123,22 +123,19 @@ def denied_attempt(world: World, route: Route, role: str, side: str) -> list[tup
     ]
 
 
+def denied_entry(world: World, user, asked_for, access: RecordAccess) -> tuple:
+    """A denied entry in clinic A's log: who, no record, the number asked for, the part."""
+    return (world.clinic_a.pk, user.pk, None, str(asked_for.pk), access.part, AccessOutcome.DENIED)
+
+
 @pytest.mark.parametrize("route", STAFF_RECORD_ROUTES, ids=route_ids(STAFF_RECORD_ROUTES))
 def test_a_record_of_another_clinic_is_a_logged_denied_attempt(world, route, db):
     """Asking for clinic B's record answers 404 and writes one "denied" entry in clinic A's log:
     the number asked for, but no link to the record (T16, F6)."""
     access = declared(route, world)
     role = staff_role(route)
-    assert denied_attempt(world, route, role, "b") == [
-        (
-            world.clinic_a.pk,
-            user_of(world, role).pk,
-            None,
-            str(world.patient_b.pk),
-            access.part,
-            AccessOutcome.DENIED,
-        )
-    ]
+    expected = denied_entry(world, user_of(world, role), world.patient_b, access)
+    assert denied_attempt(world, route, role, "b") == [expected]
 
 
 @pytest.mark.parametrize("route", STAFF_RECORD_ROUTES, ids=route_ids(STAFF_RECORD_ROUTES))
@@ -147,16 +144,8 @@ def test_a_role_that_may_not_see_a_record_page_is_a_logged_denied_attempt(world,
     "denied" entry in the clinic's log."""
     access = declared(route, world)
     assert COUNSELLOR not in MATRIX[route.view_name]
-    assert denied_attempt(world, route, COUNSELLOR, "a") == [
-        (
-            world.clinic_a.pk,
-            world.cora.pk,
-            None,
-            str(world.patient_a.pk),
-            access.part,
-            AccessOutcome.DENIED,
-        )
-    ]
+    expected = denied_entry(world, world.cora, world.patient_a, access)
+    assert denied_attempt(world, route, COUNSELLOR, "a") == [expected]
 
 
 @pytest.mark.parametrize("route", OWN_RECORD_ROUTES, ids=route_ids(OWN_RECORD_ROUTES))
