@@ -215,7 +215,7 @@ def test_table_rows_escape_names_and_device_names(client_for, alice, clinic_a):
 def test_readings_table_speaks_the_language_with_its_numbers_dates_and_sources(
     client_for, alice, patient_a
 ):
-    """Dutch: decimal comma, day-month-year, Dutch wording; English: point, month/day/year."""
+    """Dutch: decimal comma, dd-mm-yyyy, Dutch wording; English: point, dd/mm/yyyy (en-GB)."""
     bp = add_measurement(patient_a, 1, kind="blood_pressure", systolic=132, diastolic=85,
                          pulse=70, irregular_heartbeat=True, device="OMRON M7")  # fmt: skip
     add_measurement(patient_a, 2, kind="weight", value=Decimal("80.5"))
@@ -225,14 +225,14 @@ def test_readings_table_speaks_the_language_with_its_numbers_dates_and_sources(
     dutch = client.get(url + "?kind=blood_pressure").content.decode()
     assert "132/85 mmHg · 70 /min · onregelmatige hartslag" in dutch
     assert "ingevoerd door een zorgverlener · OMRON M7" in dutch
-    assert f">{when.day}-{when.month}-{when.year} {when:%H:%M}<" in dutch
+    assert f">{when:%d-%m-%Y %H:%M}<" in dutch
     assert 'data-label="Gemeten op"' in dutch and 'data-label="Bron"' in dutch
     assert "80,5 kg" in client.get(url + "?kind=weight").content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     english = client.get(url + "?kind=blood_pressure").content.decode()
     assert "132/85 mmHg · 70 /min · irregular heartbeat" in english
     assert "entered by a professional · OMRON M7" in english
-    assert f">{when:%m/%d/%Y} " in english
+    assert f">{when:%d/%m/%Y %H:%M}<" in english
     assert 'data-label="Measured at"' in english
     assert "80.5 kg" in client.get(url + "?kind=weight").content.decode()
 
