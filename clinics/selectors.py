@@ -36,7 +36,8 @@ def access_log_list(
     since: datetime.date | None = None,
     until: datetime.date | None = None,
 ) -> QuerySet[AccessLogEntry]:
-    entries = AccessLogEntry.objects.for_clinic(clinic)
+    # Names, not only numbers: the clinic admin reading the log may see its patients' records.
+    entries = AccessLogEntry.objects.for_clinic(clinic).select_related("user", "patient")
     if patient_id:
         entries = entries.filter(patient_id=patient_id)
     if user_id:

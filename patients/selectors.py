@@ -101,5 +101,5 @@ def access_log_for_patient_user(
     """Who accessed the records linked to this patient's account, in every clinic."""
     entries = AccessLogEntry.objects.filter(
         patient_id__in=Patient.objects.filter(user=user).values("pk")
-    ).select_related("clinic")
+    ).select_related("clinic", "user")
     return access_log_in_period(entries, since=since, until=until)

@@ -421,3 +421,26 @@ def test_other_clinics_admin_never_sees_clinic_a_entries(
         assert "alice@noord.example" not in page and "adam@noord.example" not in page
         rows = export_rows(client, **filters)
         assert all(r["user"] == "bea@zuid.example" for r in rows), rows
+
+
+def test_the_clinic_log_names_people_and_patients(
+    client_for, adam, alice, patient_a, history, django_assert_max_num_queries
+):
+    """The admin reads who (name and address) looked at which patient (name and number), in a
+    fixed number of queries however many entries the page holds."""
+    alice.display_name = "Alice Fysio"
+    alice.save(update_fields=["display_name"])
+    client = client_for(adam)
+    client.get(reverse("clinics:access_log"))
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("clinics:access_log")).content.decode()
+    assert "Alice Fysio" in page and alice.email in page
+    assert f"{patient_a.full_name}" in page and "Nina Buurman" in page
+
+
+def test_the_team_page_shows_names(client_for, adam, alice):
+    """Staff are listed by name beside their address."""
+    alice.display_name = "Alice Fysio"
+    alice.save(update_fields=["display_name"])
+    page = client_for(adam).get(reverse("clinics:staff")).content.decode()
+    assert "Alice Fysio" in page and alice.email in page
