@@ -6,6 +6,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 
 from clinics.invitations import pending_invitation
+from clinics.mfa import mfa_required_for
 from clinics.security import client_ip
 
 
@@ -19,3 +20,25 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         # the access log (TRUSTED_PROXY_COUNT); allauth on its own trusts only REMOTE_ADDR, so
         # behind a proxy everyone would share one limit.
         return client_ip(request) or super().get_client_ip(request)
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        # "You are signed in as ..." would greet a user on the second-factor page, before the
+        # factor is given: the sign-in is not complete until then, so say nothing.
+        if message_template == "account/messages/logged_in.txt" and mfa_required_for(request.user):
+            return
+        super().add_message(
+            request,
+            level,
+            message_template=message_template,
+            message_context=message_context,
+            extra_tags=extra_tags,
+            message=message,
+        )

@@ -156,6 +156,10 @@ ACCOUNT_ADAPTER = "clinics.adapters.PortalAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "clinics.forms.PatientSignupForm"
+ACCOUNT_FORMS = {
+    "add_email": "clinics.account_forms.PortalAddEmailForm",
+    "reset_password": "clinics.account_forms.PortalResetPasswordForm",
+}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True

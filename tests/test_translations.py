@@ -169,8 +169,8 @@ def test_unsupported_language_cookie_falls_back_to_dutch() -> None:
 
 @pytest.mark.django_db
 def test_allauth_pages_we_do_not_override_use_allauths_dutch() -> None:
-    """allauth's own templates (password reset) show allauth's Dutch translation by default."""
-    response = Client().get(reverse("account_reset_password"))
+    """allauth's own templates (password reset sent) show allauth's Dutch translation."""
+    response = Client().get(reverse("account_reset_password_done"))
     assert response.status_code == 200
     page = response.content.decode()
     assert "Nieuw wachtwoord" in page
@@ -214,7 +214,7 @@ def test_listed_allauth_strings_have_formal_dutch_translations_that_override_all
 @pytest.mark.parametrize(
     ("url_name", "dutch"),
     [
-        ("account_reset_password", "Wachtwoord vergeten? Vul hieronder uw e-mailadres in"),
+        ("account_reset_password", "Wachtwoord vergeten? Vul uw e-mailadres in"),
         ("account_signup", "registreren is op dit moment niet mogelijk"),
     ],
 )
