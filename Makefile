@@ -53,9 +53,12 @@ run: demo
 	@echo "  Demo logins:    demo-credentials.json (e-mail, password, TOTP secret per role)"
 	@echo "  Sent e-mail:    var/mail/"
 	@echo ""
-	@trap 'kill 0' EXIT INT TERM; \
-	$(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=warning & \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@# The worker and the server run in sessions of their own, so Ctrl-C reaches only this shell,
+	@# which stops both (each with its children) and says so once.
+	@trap 'kill -TERM -- -$$worker -$$server 2>/dev/null; wait; echo "Demo stopped."; exit 0' INT TERM; \
+	setsid $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=error & worker=$$!; \
+	setsid $(PY) manage.py runserver 127.0.0.1:$(PORT) & server=$$!; \
+	wait
 
 test: dev-venv
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
