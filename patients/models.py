@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -29,7 +29,8 @@ def kind_label(code: str) -> str:
 def fixed_decimals(value: Decimal | int | None, decimals: int) -> str:
     if value is None:
         return "–"
-    return f"{Decimal(value):.{decimals}f}"
+    # Half up, like `floatformat` and portal.jinja2.fixed (a format spec rounds half even).
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP))
 
 
 class Patient(ClinicOwnedModel):

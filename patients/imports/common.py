@@ -25,7 +25,7 @@ from typing import BinaryIO, TypeVar
 
 from django.utils.translation import gettext as _
 
-from .base import ImportFormatError
+from .base import ImportFormatError, RowError
 
 HEAD_BYTES = 64 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -293,6 +293,16 @@ def cell(row: list[str], index: int | None) -> str:
     if index is None or index >= len(row):
         return ""
     return row[index].strip()
+
+
+def short_row(line: int, row: list[str], width: int) -> RowError:
+    """The row error for a row with fewer fields than `width` (the header's): a cut-off or
+    otherwise malformed line, never a reading with its missing cells taken as blanks."""
+    return RowError(
+        line,
+        _("The line has %(found)s fields; the header has %(expected)s.")
+        % {"found": len(row), "expected": width},
+    )
 
 
 def is_blank(text: str) -> bool:

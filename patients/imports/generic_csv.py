@@ -29,6 +29,7 @@ from .common import (
     number_error,
     parse_decimal,
     parse_int,
+    short_row,
     sniff_delimiter,
     split_header,
 )
@@ -115,8 +116,12 @@ def parse_generic(
     source = CsvFile(stream)
     col = _columns(mapping, [c.strip() for c in source.header])
     decimal_comma = source.delimiter != ","
+    width = len(source.header)
     for line, row in source.rows():
         if all(is_blank(c) for c in row):
+            continue
+        if len(row) < width:
+            yield short_row(line, row, width)
             continue
         date_text = cell(row, col["datetime"])
         try:

@@ -39,6 +39,7 @@ from .common import (
     parse_decimal,
     parse_int,
     parser,
+    short_row,
     split_header,
 )
 from .dates import (
@@ -143,11 +144,25 @@ def parse(stream: BinaryIO, *, filename: str, tz: datetime.tzinfo) -> Iterator[I
     source.with_delimiter(delimiter)
     rows = source.rows()
     if layout.family == "report":
-        yield from _report_rows(rows, layout.columns, tz, date_key=source.keys[0])
-    elif layout.family == "apac_bp":
+        width = len(source.header)
+        yield from _report_rows(rows, layout.columns, tz, date_key=source.keys[0], width=width)
+        return
+    rows = _full_rows(rows, len(source.header))
+    if layout.family == "apac_bp":
         yield from _apac_bp_rows(rows, layout.columns, tz)
     else:
         yield from _apac_body_rows(rows, layout.columns, tz)
+
+
+def _full_rows(
+    rows: Iterator[tuple[int, list[str]]], width: int
+) -> Iterator[tuple[int, list[str]] | RowError]:
+    """The rows with a field for every header column; a RowError for a short non-blank one."""
+    for line, row in rows:
+        if len(row) < width and not all(is_blank(c) for c in row):
+            yield short_row(line, row, width)
+        else:
+            yield line, row
 
 
 def _report_rows(
@@ -155,6 +170,7 @@ def _report_rows(
     col: dict[str, int],
     tz: datetime.tzinfo,
     date_key: str,
+    width: int,
 ) -> Iterator[Item]:
     bp_columns = _BpColumns.of(col)
     date_at, time_at = col["date"], col["time"]
@@ -173,15 +189,23 @@ def _report_rows(
                 return
             yield RowError(line, _date_error(cell(row, date_at), cell(row, time_at)))
             continue
+        if len(row) < width:
+            yield short_row(line, row, width)
+            continue
         if item := _bp_reading(line, row, bp_columns, measured_at):
             yield item
 
 
 def _apac_timed_rows(
-    rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
+    rows: Iterator[tuple[int, list[str]] | RowError], col: dict[str, int], tz: datetime.tzinfo
 ) -> Iterator[tuple[int, list[str], datetime.datetime] | RowError]:
-    """The non-blank APAC rows with their time, or a RowError for a time that cannot be read."""
-    for line, row in rows:
+    """The non-blank APAC rows with their time, or a RowError for a short row or a time that
+    cannot be read."""
+    for item in rows:
+        if isinstance(item, RowError):
+            yield item
+            continue
+        line, row = item
         if all(is_blank(c) for c in row):
             continue
         measured_at = _apac_time(line, row, col, tz)
@@ -189,7 +213,7 @@ def _apac_timed_rows(
 
 
 def _apac_bp_rows(
-    rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
+    rows: Iterator[tuple[int, list[str]] | RowError], col: dict[str, int], tz: datetime.tzinfo
 ) -> Iterator[Item]:
     bp_columns = _BpColumns.of(col)
     for timed in _apac_timed_rows(rows, col, tz):
@@ -202,7 +226,7 @@ def _apac_bp_rows(
 
 
 def _apac_body_rows(
-    rows: Iterator[tuple[int, list[str]]], col: dict[str, int], tz: datetime.tzinfo
+    rows: Iterator[tuple[int, list[str]] | RowError], col: dict[str, int], tz: datetime.tzinfo
 ) -> Iterator[Item]:
     for timed in _apac_timed_rows(rows, col, tz):
         if isinstance(timed, RowError):

@@ -38,6 +38,7 @@ from .common import (
     parser,
     peek,
     percentage,
+    short_row,
     split_header,
 )
 from .dates import NOON, DateFormatError, aware, parse_numeric_datetime
@@ -144,10 +145,13 @@ def _parse_csv(stream: BinaryIO, name: str, tz: datetime.tzinfo, *, prefix: str)
         )
     handler, synonyms = HANDLERS[table]
     ctx = _File(source.header, find_columns(source.keys, synonyms), tz, source.delimiter == ";")
+    # other.csv is ragged by design: whole-body rows leave out the trailing position field.
+    width = len(source.header) - (table == "other.csv")
     for line, row in source.rows():
         if all(is_blank(c) for c in row):
             continue
-        for item in handler(line, row, ctx):
+        items = [short_row(line, row, width)] if len(row) < width else handler(line, row, ctx)
+        for item in items:
             if prefix and isinstance(item, RowError):
                 item = RowError(item.line, f"{prefix}: {item.message}")
             yield item

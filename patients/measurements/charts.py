@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.utils import timezone
@@ -129,7 +130,13 @@ def _stats(kind: str, period: _Period) -> PeriodStats:
 
 
 def _rounded(values: list[float | None], decimals: int) -> list[float | None]:
-    return [None if v is None else round(v, decimals) for v in values]
+    """Half up, like the tables: round() on a float gives 77.8 for 77.85 (stored as
+    77.8499…), so each value goes through its shortest decimal text first."""
+    quantum = Decimal(1).scaleb(-decimals)
+    return [
+        None if v is None else float(Decimal(repr(v)).quantize(quantum, ROUND_HALF_UP))
+        for v in values
+    ]
 
 
 def _labels(kind: Kind) -> dict[str, str]:
@@ -172,7 +179,7 @@ def _thresholds(patient: Patient, kind: Kind) -> list[dict[str, object]]:
         for series, limit in pairs:
             if limit is not None:
                 label = _("Limit %(value)s %(unit)s") % {
-                    "value": round(float(limit), kind.decimals),
+                    "value": _rounded([float(limit)], kind.decimals)[0],
                     "unit": kind.unit_display,
                 }
                 lines.append({"series": series, "value": float(limit), "label": label})
@@ -203,7 +210,9 @@ def chart_and_stats(
             "unit": units[name],
             "mean": _rounded(means, mean_decimals),
         }
-        if aggregated:  # stored values, already at the kind's decimals
+        if aggregated:  # stored values, as measured: shown at the kind's decimals
+            if name == "value":  # blood pressure's are whole numbers already
+                minima, maxima = _rounded(minima, info.decimals), _rounded(maxima, info.decimals)
             entry |= {"min": list(minima), "max": list(maxima)}
         series.append(entry)
     chart = {

@@ -33,11 +33,13 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from patients.imports.base import Reading
-from patients.measurements.validation import rounded
+from patients.measurements.validation import stored_value
 from patients.models import ImportBatch, Measurement
 from portal import private_files
 
-VERSION = "portal-checked-readings 1"
+# 2: values at the column's precision, no longer the catalogue's decimals (issue 9); a file
+# checked by version 1 is checked again.
+VERSION = "portal-checked-readings 2"
 SUFFIX = ".checked"
 STORE_CHUNK = 20_000  # rows per COPY + INSERT: the progress shown while a large import runs
 MAX_DEVICE_CHARS = 200  # Measurement.device
@@ -69,7 +71,7 @@ def _fingerprint(batch: ImportBatch) -> str:
 
 def copy_line(reading: Reading, key: str) -> str:
     """One checked reading as a line of COPY text, in the columns of `_TEMP_COLUMNS`."""
-    value, flag = rounded(reading), reading.irregular_heartbeat
+    value, flag = stored_value(reading), reading.irregular_heartbeat
     systolic, diastolic, pulse = reading.systolic, reading.diastolic, reading.pulse
     return "\t".join((
         reading.kind,

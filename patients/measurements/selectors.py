@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -136,9 +136,13 @@ ORDER BY p.id, k.kind, r.measured_at DESC
 
 
 def _direction(newer: float | Decimal, older: float | Decimal, decimals: int) -> int:
-    # Rounded to what the dashboard shows: a change it cannot show is no trend.
-    newer, older = round(float(newer), decimals), round(float(older), decimals)
-    return (newer > older) - (newer < older)
+    # Rounded to what the dashboard shows (half up, like `fixed`): a change it cannot show is
+    # no trend.
+    quantum = Decimal(1).scaleb(-decimals)
+    shown_newer, shown_older = (
+        Decimal(repr(float(v))).quantize(quantum, ROUND_HALF_UP) for v in (newer, older)
+    )
+    return (shown_newer > shown_older) - (shown_newer < shown_older)
 
 
 def dashboard_summaries(*, clinic_id: int, patients: list[Patient]) -> dict[int, PatientSummary]:

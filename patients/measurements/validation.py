@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from hashlib import sha256
 
 from django.utils import timezone
@@ -102,14 +102,30 @@ def _blood_pressure_problems(reading: Reading) -> list[str]:
     return problems
 
 
-_QUANTUM = {code: Decimal(1).scaleb(-kind.decimals) for code, kind in KINDS.items()}
+# Measurement.value's decimal_places: a value is stored as the device measured it, to this
+# precision (a Withings scale's 77.85 kg stays 77.85); display code rounds it, half up.
+STORED_QUANTUM = Decimal("0.001")
 
 
-def rounded(reading: Reading) -> Decimal | None:
-    """The value at the catalogue's number of decimals."""
+def stored_value(reading: Reading) -> Decimal | None:
+    """The value as stored: what the device measured, at the column's precision."""
     if reading.value is None:
         return None
-    return reading.value.quantize(_QUANTUM[reading.kind])
+    return reading.value.quantize(STORED_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+_KEY_QUANTUM = {code: Decimal(1).scaleb(-kind.decimals) for code, kind in KINDS.items()}
+
+
+def _key_value(reading: Reading) -> Decimal | None:
+    """The value as the dedup key sees it: at the catalogue's display decimals, rounded half
+    even (Decimal's default). This is how values were stored until issue 9, so the keys of
+    readings stored before stay valid and a file imported then is still a duplicate now. It
+    also lets one weighing seen at 75.07 (Apple's lb → kg) and 75.1 (the scale) match. Never
+    change the rounding here: stored keys would stop matching."""
+    if reading.value is None:
+        return None
+    return reading.value.quantize(_KEY_QUANTUM[reading.kind])
 
 
 # Daily totals: a later export may total a day differently (more samples synced since), so the
@@ -129,7 +145,7 @@ def dedup_key(reading: Reading) -> str:
         # "|".join(map(str, ...)) of kind, instant, value, systolic, diastolic, pulse (None as
         # "None"), as one f-string: the keys of stored readings must never change.
         text = (
-            f"{reading.kind}|{instant.isoformat()}|{rounded(reading)}|{reading.systolic}|"
+            f"{reading.kind}|{instant.isoformat()}|{_key_value(reading)}|{reading.systolic}|"
             f"{reading.diastolic}|{reading.pulse}"
         )
     return sha256(text.encode()).hexdigest()[:32]

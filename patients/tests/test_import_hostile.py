@@ -282,7 +282,9 @@ def test_apple_dates_outside_the_range_are_row_errors(alice, patient_a, when):
 
 def test_a_check_that_raises_leaves_the_batch_failed_and_no_file(alice, patient_a, monkeypatch):
     """An unexpected exception in a parser: FAILED with a generic message, files deleted."""
-    batch = upload(alice, patient_a, (OMRON_HEADER + "\nJan 1 2024,08:00,120,80,60\n").encode())
+    batch = upload(
+        alice, patient_a, (OMRON_HEADER + "\nJan 1 2024,08:00,120,80,60,-,-,-,-\n").encode()
+    )
     upload_file, _checked = files_of(batch)
 
     def explode(*args, **kwargs):
@@ -299,7 +301,7 @@ def test_a_check_that_raises_leaves_the_batch_failed_and_no_file(alice, patient_
 def test_a_commit_that_raises_leaves_the_batch_failed_and_no_file(alice, patient_a, monkeypatch):
     """An unexpected exception while storing: rolled back, FAILED, both files deleted."""
     batch = check(
-        upload(alice, patient_a, (OMRON_HEADER + "\nJan 1 2024,08:00,120,80,60\n").encode())
+        upload(alice, patient_a, (OMRON_HEADER + "\nJan 1 2024,08:00,120,80,60,-,-,-,-\n").encode())
     )
     upload_file, checked_file = files_of(batch)
     assert checked_file.exists()

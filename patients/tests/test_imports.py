@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,93 @@ def test_abandoned_imports_are_cancelled_and_their_files_deleted(alice, patient_
     assert batch.status == ImportStatus.CANCELLED and not stored.exists()
     assert purge(now=later) == 0
     assert not Measurement.objects.exists()
+
+
+def _run_command(patient, path, *extra: str) -> tuple[int, str, str]:
+    """The command's exit status (0 when it returns), stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(
+            "import_measurements", "--patient", str(patient.pk), *extra, str(path),
+            stdout=out, stderr=err,
+        )  # fmt: skip
+    except CommandError as exc:
+        err.write(str(exc))
+        return exc.returncode, out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+def _fhir_weight(value: object) -> bytes:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "effectiveDateTime": "2025-03-14T07:05:00+01:00",
+        "valueQuantity": {"value": value, "unit": "kg", "system": "http://unitsofmeasure.org",
+                          "code": "kg"},
+    }  # fmt: skip
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": observation}]}
+    return json.dumps(bundle).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        (FILENAME, omron_csv("Jan 8 2099,20:15,131,84,70,-,-,-,-"), "in the future"),
+        (FILENAME, omron_csv("Jan 8 2025,20:15,331,84,70,-,-,-,-"), "must be between"),
+        (FILENAME, omron_csv("Jan 8 2025,20:15,80,84,70,-,-,-,-"), "must be higher"),
+        ("fhir.json", _fhir_weight("heavy"), "line 1"),
+    ],
+    ids=["future", "out_of_range", "systolic_below_diastolic", "fhir_heavy"],
+)
+def test_import_command_exits_3_in_english_when_rows_are_refused(
+    patient_a, tmp_path, name, content, reason
+):
+    """A refused row makes the command fail with status 3, its reason written in English."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    status, out, err = _run_command(patient_a, path)
+    assert status == 3
+    assert reason in err and "rows refused 1" in out
+    assert "1 row(s) refused" in err
+    assert not Measurement.objects.exists()
+
+
+def test_import_command_exits_1_when_a_file_is_refused_even_with_rows_refused(patient_a, tmp_path):
+    """A refused file outranks refused rows: status 1, so a script sees the worse outcome."""
+    rows, bad = tmp_path / FILENAME, tmp_path / "notes.txt"
+    rows.write_bytes(omron_csv("Jan 8 2025,20:15,80,84,70,-,-,-,-"))
+    bad.write_bytes(b"nothing to see\n")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command(
+            "import_measurements", "--patient", str(patient_a.pk), str(rows), str(bad),
+            stdout=out, stderr=err,
+        )  # fmt: skip
+    assert exc.value.returncode == 1
+    assert "1 of 2 file(s) refused" in str(exc.value)
+
+
+def test_import_command_writes_dutch_when_asked(patient_a, tmp_path):
+    """`--language nl` gives the clinic's language; English is the default for operators."""
+    path = tmp_path / FILENAME
+    path.write_bytes(omron_csv("Jan 8 2099,20:15,131,84,70,-,-,-,-"))
+    status, _out, err = _run_command(patient_a, path, "--language", "nl")
+    assert status == 3 and "toekomst" in err
+
+
+def test_import_command_exits_0_when_everything_was_imported(patient_a, tmp_path):
+    """Nothing refused: status 0 and nothing on stderr."""
+    path = tmp_path / FILENAME
+    path.write_bytes(omron_csv())
+    status, out, err = _run_command(patient_a, path)
+    assert (status, err) == (0, "") and "imported 3" in out
+
+
+def test_import_command_reports_a_short_row_as_a_row_error(patient_a, tmp_path):
+    """A row with fewer fields than the header is malformed: refused with its line, status 3."""
+    path = tmp_path / FILENAME
+    path.write_bytes(omron_csv(OMRON_ROWS[0], "Jan 7 2025,08:02,126,81"))
+    status, out, err = _run_command(patient_a, path)
+    assert status == 3 and "line 3:" in err and "4 fields" in err
+    assert "imported 1" in out

@@ -247,7 +247,7 @@ def test_text_that_copy_would_misread_is_stored_as_it_was(alice, patient_a):
     assert import_store.copy_into_measurements(batch, lines, lambda rows: None) == 1
     stored = Measurement.objects.get()
     assert stored.device == "C:\\scale\t1\r\n\\N"
-    assert stored.value == Decimal("72.5") and stored.measured_at == at
+    assert stored.value == Decimal("72.46") and stored.measured_at == at
 
 
 def test_progress_is_reported_per_chunk(alice, patient_a, monkeypatch):
@@ -352,3 +352,79 @@ def test_two_commits_of_one_batch_at_once_import_it_once(alice, patient_a):
     batch.refresh_from_db()
     assert (batch.status, batch.rows_imported, batch.rows_duplicate) == ("done", 28, 0)
     assert Measurement.objects.count() == 28 and len(results) == 2
+
+
+# --- device precision ------------------------------------------------------------------------
+
+WITHINGS_WEIGHT = (
+    b'Date,"Weight (kg)","Fat mass (kg)","Bone mass (kg)","Muscle mass (kg)",'
+    b'"Hydration (kg)",Comments\n"2025-03-14 07:35:02",77.85,,3.05,55.71,,\n'
+)
+APPLE_WEIGHT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_NL">\n'
+    b' <ExportDate value="2025-03-15 10:00:00 +0100"/>\n'
+    b' <Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Withings" unit="kg" '
+    b'creationDate="2025-03-14 07:40:00 +0100" startDate="2025-03-14 07:40:00 +0100" '
+    b'endDate="2025-03-14 07:40:00 +0100" value="77.85"/>\n</HealthData>\n'
+)
+FHIR_WEIGHT = (
+    b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {'
+    b'"resourceType": "Observation", "status": "final", '
+    b'"code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}, '
+    b'"effectiveDateTime": "2025-03-14T07:05:00+01:00", '
+    b'"valueQuantity": {"value": 77.85, "unit": "kg", "system": "http://unitsofmeasure.org", '
+    b'"code": "kg"}}}]}'
+)
+
+
+def checked_as(alice, patient, content: bytes, name: str) -> ImportBatch:
+    batch = import_upload(
+        clinic=patient.clinic, actor=alice, patient=patient,
+        upload=SimpleUploadedFile(name, content), source=MeasurementSource.FILE_IMPORT,
+    )  # fmt: skip
+    return import_check(clinic_id=batch.clinic_id, batch_id=batch.pk)
+
+
+def imported(alice, patient, content: bytes, name: str) -> dict[str, Decimal]:
+    batch = commit(checked_as(alice, patient, content, name))
+    assert batch.status == ImportStatus.DONE, batch.failure
+    return dict(Measurement.objects.filter(batch=batch).values_list("kind", "value"))
+
+
+def test_withings_weights_are_stored_as_the_scale_measured_them(alice, patient_a):
+    """77.85 kg, 3.05 kg bone and 55.71 kg muscle: no display rounding on the way in."""
+    values = imported(alice, patient_a, WITHINGS_WEIGHT, "weight.csv")
+    assert values == {
+        "weight": Decimal("77.85"),
+        "bone_mass": Decimal("3.05"),
+        "muscle_mass": Decimal("55.71"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "name"), [(APPLE_WEIGHT, "export.xml"), (FHIR_WEIGHT, "bundle.json")]
+)
+def test_apple_and_fhir_weights_are_stored_as_measured(alice, patient_a, content, name):
+    """An Apple Health or FHIR weight of 77.85 kg is stored as 77.85."""
+    assert imported(alice, patient_a, content, name) == {"weight": Decimal("77.85")}
+
+
+def test_a_reading_stored_rounded_before_is_still_recognised_as_a_duplicate(alice, patient_a):
+    """The dedup key is still computed at the catalogue's decimals, so a file imported before
+    values were kept exactly (77.85 stored as 77.8) is not imported a second time."""
+    imported(alice, patient_a, WITHINGS_WEIGHT, "weight.csv")
+    Measurement.objects.filter(kind="weight").update(value=Decimal("77.8"))  # as stored before
+    batch = checked_as(alice, patient_a, WITHINGS_WEIGHT, "weight.csv")
+    assert (batch.rows_valid, batch.rows_duplicate) == (0, 3)
+
+
+def test_a_weight_limit_is_judged_on_the_stored_value_and_worded_half_up(alice, patient_a):
+    """77.85 kg crosses an upper limit of 77.8 kg (the stored value, not the displayed one);
+    the alert says 77.9 kg (half up), where the catalogue's rounding once said 77.8."""
+    rule_create(
+        clinic=patient_a.clinic, actor=alice, patient=None, kind="weight",
+        rule_type=RuleType.UPPER, limit=Decimal("77.8"),
+    )  # fmt: skip
+    imported(alice, patient_a, WITHINGS_WEIGHT, "weight.csv")
+    (alert,) = Alert.objects.filter(patient=patient_a)
+    assert "77.9 kg" in alert.detail

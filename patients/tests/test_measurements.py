@@ -43,7 +43,7 @@ def test_patient_records_their_own_weight(client_for, paul, patient_a):
     data = {"kind": "weight", "measured_at": bp_form()["measured_at"], "value": "81.46"}
     assert client_for(paul).post(url, data).status_code == 302
     m = Measurement.objects.get()
-    assert m.value == Decimal("81.5") and m.source == MeasurementSource.MANUAL_PATIENT
+    assert m.value == Decimal("81.46") and m.source == MeasurementSource.MANUAL_PATIENT
 
 
 @pytest.mark.parametrize(
@@ -272,3 +272,41 @@ def test_dashboard_numbers_and_links_follow_the_language_and_the_patient(
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     english = client.get(reverse("patients:list")).content.decode()
     assert "80.5 kg" in english and "1 day ago" in english
+
+
+def test_values_are_shown_rounded_half_up_in_the_users_language(client_for, alice, patient_a):
+    """A stored 77.85 kg reads 77,9 kg in Dutch and 77.9 kg in English (never 77,8)."""
+    add_measurement(patient_a, 1, kind="weight", value=Decimal("77.85"))
+    stored = Measurement.objects.get(kind="weight")
+    assert stored.value == Decimal("77.85")
+    client = client_for(alice)
+    url = reverse("patients:measurements", args=[patient_a.pk]) + "?kind=weight"
+    assert "77,9 kg" in client.get(url).content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "77.9 kg" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "language", "shown"),
+    [("77.85", 1, "en", "77.9"), ("77.85", 1, "nl", "77,9"), ("3.05", 1, "en", "3.1"),
+     ("2.5", 0, "en", "3"), ("55.71", 1, "nl", "55,7")],
+)  # fmt: skip
+def test_display_helpers_round_half_up(value, places, language, shown):
+    """`fixed` (Jinja2 tables) and `fixed_decimals` (alerts) round half up, not half even."""
+    from django.utils import translation
+
+    from patients.models import fixed_decimals
+    from portal.jinja2 import fixed
+
+    with translation.override(language):
+        assert fixed(Decimal(value), places) == shown
+    assert fixed_decimals(Decimal(value), places) == shown.replace(",", ".")
+
+
+def test_chart_points_are_rounded_half_up(db, patient_a):
+    """The chart's raw points of 77.85 kg are 77.9 at the catalogue's one decimal."""
+    from patients.measurements.charts import chart_and_stats
+
+    add_measurement(patient_a, 1, kind="weight", value=Decimal("77.85"))
+    chart, _stats = chart_and_stats(patient=patient_a, kind="weight", since=None)
+    assert chart["series"][0]["mean"] == [77.9]

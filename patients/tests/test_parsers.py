@@ -8,6 +8,7 @@ invented values, no real person's data.
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import json
 import time
@@ -863,3 +864,38 @@ def test_common_numbers_refuse_formulas_and_exponents():
 def test_generic_csv_parser_is_available_by_format_code():
     """parser_for('generic_csv') is the mapping parser (it needs `mapping=`)."""
     assert detect.parser_for("generic_csv") is generic_csv.parse_generic
+
+
+# --- short rows ------------------------------------------------------------------------------
+
+APAC_HEADER = '"Measurement Date","Timezone","SYS(mmHg)","DIA(mmHg)","Pulse(bpm)"'
+GENERIC_MAPPING = ColumnMapping(datetime_column="Date", values={"weight": "Weight"})
+
+
+@pytest.mark.parametrize(
+    ("parse", "data", "filename"),
+    [
+        (omron.parse, "Date,Time,Systolic (mmHg),Diastolic (mmHg),Pulse (bpm),Notes\n"
+                      "Jan 7 2025,08:02,126,81\n", "omron.csv"),
+        (omron.parse, f'{APAC_HEADER}\n"2025/03/14 07:05","Asia/Bangkok","105","73"\n', "o.csv"),
+        (withings.parse, 'Date,"Heart rate",Systolic,Diastolic,Comments\n'
+                         '"2025-03-14 07:31:12",64,126\n', "bp.csv"),
+        (withings.parse, 'Date,"Weight (kg)","Fat mass (kg)",Comments\n'
+                         '"2025-03-14 07:35:02",75.76\n', "weight.csv"),
+        (functools.partial(parse_generic, mapping=GENERIC_MAPPING),
+         "Date,Weight,Notes\n2025-03-14 07:30,75.4\n", "x.csv"),
+    ],
+    ids=["omron_report", "omron_apac", "withings_bp", "withings_weight", "generic"],
+)  # fmt: skip
+def test_a_row_with_fewer_fields_than_the_header_is_a_row_error(parse, data, filename):
+    """A short row is malformed (cut off, or a wrong delimiter inside): never a reading."""
+    items = run(parse, data.encode(), filename)
+    assert readings(items) == []
+    (error,) = errors(items)
+    assert error.line == 2 and "fields" in error.message
+
+
+def test_withings_other_csv_rows_without_a_position_are_not_short():
+    """other.csv is ragged by design: whole-body rows leave out the trailing position field."""
+    items = run(withings.parse, "withings_other.csv", "other.csv")
+    assert errors(items) == [] and readings(items)

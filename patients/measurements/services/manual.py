@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Clinic, User
 from patients.imports.base import Reading
 from patients.measurements.alerts import alerts_evaluate
-from patients.measurements.validation import dedup_key, reading_problems, rounded
+from patients.measurements.validation import dedup_key, reading_problems, stored_value
 from patients.models import Measurement, MeasurementSource, Patient
 
 
@@ -25,7 +25,7 @@ def measurement_from(
         patient=patient,
         kind=reading.kind,
         measured_at=reading.measured_at,
-        value=rounded(reading),
+        value=stored_value(reading),
         systolic=reading.systolic,
         diastolic=reading.diastolic,
         pulse=reading.pulse,
