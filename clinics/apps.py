@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ClinicsConfig(AppConfig):
     name = "clinics"
+    verbose_name = _("Clinics and people")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -248,6 +248,8 @@ class AccessLogEntry(ClinicOwnedModel):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
         indexes = [
             models.Index(fields=["clinic", "-occurred_at"], name="accesslog_clinic_time"),
             models.Index(fields=["clinic", "patient", "-occurred_at"], name="accesslog_patient"),

@@ -196,6 +196,9 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email"]
 # No per-login trail in axes: lockouts need only the failures, and axes's access log would keep
 # every sign-in's address and browser with no retention period.
 AXES_DISABLE_ACCESS_LOG = True
+# No axes pages in the admin: its rows hold keyed hashes, not names, so the operator could read
+# nothing there; `manage.py lockout_reset EMAIL` and `axes_reset_ip` lift a lockout.
+AXES_ENABLE_ADMIN = False
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_VERBOSE = False
 

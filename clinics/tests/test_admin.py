@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 
 import pytest
+from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import translation
 from django_otp import devices_for_user
 
 from clinics.mfa import backup_codes_regenerate
@@ -225,3 +227,29 @@ def test_after_a_reset_the_person_enrols_again_at_the_next_sign_in(client_for, o
     password_login(client, alice.email)
     response = client.get(reverse("patients:list"), follow=True)
     assert response.resolver_match.view_name == "mfa:setup"
+
+
+# Words that read the same in Dutch, for the check below.
+SAME_IN_DUTCH = {"accounts"}
+
+
+def test_every_admin_section_and_model_name_is_dutch_for_a_dutch_operator():
+    """The admin's index names each app and model in Dutch, with a proper plural (no
+    "Access log entrys", no app labels such as "Clinics" or "Axes" left in English)."""
+    untranslated = []
+    for model in admin.site._registry:
+        for name in (model._meta.verbose_name_plural, model._meta.app_config.verbose_name):
+            with translation.override("en"):
+                english = str(name)
+            with translation.override("nl"):
+                dutch = str(name)
+            if dutch == english and english.lower() not in SAME_IN_DUTCH:
+                untranslated.append(f"{model._meta.label}: {english}")
+    assert untranslated == []
+
+
+def test_the_admin_index_reads_dutch(client_for, oscar):
+    """Seen as the operator: Dutch section names, no English plural slip."""
+    page = client_for(oscar).get(reverse("admin:index")).content.decode()
+    assert "toegangslogregels" in page.lower() and "Praktijken en mensen" in page
+    assert "entrys" not in page and "Axes" not in page
