@@ -10,16 +10,15 @@ given count of decimals) and `date` filters in the active language. Autoescaping
 from __future__ import annotations
 
 import functools
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.template.defaultfilters import date
 from django.urls import URLResolver, get_resolver, get_script_prefix, get_urlconf, reverse
-from django.utils import numberformat
-from django.utils.formats import get_format
 from django.utils.timezone import template_localtime
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import gettext, ngettext
 from jinja2 import Environment
+
+from portal.numbers import fixed
 
 
 @functools.lru_cache(maxsize=4096)
@@ -32,21 +31,6 @@ def url(name: str, *args: Any) -> str:
     so its results are kept per resolver (a new one after `clear_url_caches`) and script prefix:
     what they depend on in this portal, which translates no URL (no `i18n_patterns`)."""
     return _reverse(get_resolver(get_urlconf()), get_script_prefix(), name, args)
-
-
-@functools.lru_cache(maxsize=8)
-def _decimal_separator(language: str | None) -> str:
-    return get_format("DECIMAL_SEPARATOR", language)
-
-
-def fixed(value: Decimal | float | None, places: int) -> str:
-    """What `floatformat:places` shows for a stored number (rounded half up, the active
-    language's decimal separator, no grouping), without parsing its argument and looking the
-    format up again in every cell of a table."""
-    if value is None:
-        return ""
-    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return numberformat.format(rounded, _decimal_separator(get_language()), decimal_pos=places)
 
 
 def local_date(value: Any, format_name: str = "") -> str:

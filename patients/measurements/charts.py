@@ -23,6 +23,7 @@ from patients.kinds import BLOOD_PRESSURE, KINDS, Kind
 from patients.measurements.alerts import effective_rules
 from patients.measurements.selectors import PeriodStats
 from patients.models import Patient, RuleType
+from portal.numbers import fixed
 
 MAX_RAW_POINTS = 400
 # Day buckets while the readings span at most two years (at most ~732 points); week buckets
@@ -179,7 +180,7 @@ def _thresholds(patient: Patient, kind: Kind) -> list[dict[str, object]]:
         for series, limit in pairs:
             if limit is not None:
                 label = _("Limit %(value)s %(unit)s") % {
-                    "value": _rounded([float(limit)], kind.decimals)[0],
+                    "value": fixed(limit, kind.decimals),
                     "unit": kind.unit_display,
                 }
                 lines.append({"series": series, "value": float(limit), "label": label})

@@ -294,3 +294,23 @@ def test_chart_draws_the_patients_own_limits(patient_a, alice):
         ("systolic", 150.0),
         ("diastolic", 95.0),
     ]
+
+
+def test_limit_labels_are_written_in_the_users_language(patient_a, alice):
+    """A weight limit of 77.85 kg reads "77,9" in Dutch and "77.9" in English (half up)."""
+    from django.utils import translation
+
+    from patients.measurements.alerts import rule_create
+    from patients.models import RuleType
+
+    add_measurement(patient_a, 1, kind="weight", value=Decimal("76.0"))
+    rule_create(
+        clinic=patient_a.clinic, actor=alice, patient=patient_a, kind="weight",
+        rule_type=RuleType.UPPER, limit=Decimal("77.85"),
+    )  # fmt: skip
+    labels = {}
+    for language in ("nl", "en"):
+        with translation.override(language):
+            chart = chart_series(patient=patient_a, kind="weight", since=None)
+        labels[language] = chart["thresholds"][0]["label"]
+    assert "77,9 kg" in labels["nl"] and "77.9 kg" in labels["en"]

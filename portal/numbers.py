@@ -1,0 +1,31 @@
+"""Numbers as the user reads them: the one place that turns a measured value into text.
+
+A value is shown with a fixed count of decimals (the kind catalogue's), rounded half up (77.85 →
+77.9, as a clinician rounds, not the banker's 77.8), with the active language's decimal separator
+(Dutch 77,9; English 77.9) and no grouping. Tables, chart labels and, later, PDFs use it; stored
+values keep what the device measured.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import numberformat
+from django.utils.formats import get_format
+from django.utils.translation import get_language
+
+
+@functools.lru_cache(maxsize=8)
+def _decimal_separator(language: str | None) -> str:
+    return get_format("DECIMAL_SEPARATOR", language)
+
+
+def fixed(value: Decimal | float | int | None, places: int) -> str:
+    """`value` with `places` decimals in the active language ("" for no value). A float goes
+    through its shortest text first, so 77.85 stays 77.85 rather than 77.8499… before rounding."""
+    if value is None:
+        return ""
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    rounded = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return numberformat.format(rounded, _decimal_separator(get_language()), decimal_pos=places)
