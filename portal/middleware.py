@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext as _
+
+from portal.private_files import too_large_message
 
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
@@ -42,7 +43,6 @@ class NoStoreForAuthenticatedMiddleware:
 
 # Room for the multipart envelope around an upload: boundaries, part headers, the CSRF token.
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
-_MB = 1024 * 1024
 
 
 def upload_limit(setting: str) -> Callable[[V], V]:
@@ -112,8 +112,7 @@ class UploadLimitMiddleware:
 
     @staticmethod
     def _too_large(request: HttpRequest) -> HttpResponse:
-        limit = getattr(request, "upload_limit", 0)
-        message = _("The file is too large: at most %(mb)d MB.") % {"mb": max(1, limit // _MB)}
+        message = too_large_message(getattr(request, "upload_limit", 0))
         response = HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         response["Connection"] = "close"  # the rest of the body is never read
         return response

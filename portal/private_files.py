@@ -63,6 +63,11 @@ def _storage() -> Storage:
 # --- storing -------------------------------------------------------------------------------------
 
 
+def too_large_message(max_bytes: int) -> str:
+    """What a user reads when a file is over the cap: the one wording, wherever it is refused."""
+    return _("The file is too large: at most %(mb)d MB.") % {"mb": max(1, max_bytes // _MB)}
+
+
 def save_upload(
     *, upload: File, max_bytes: int, accepted_types: Collection[str], prefix: str = ""
 ) -> StoredFile:
@@ -73,10 +78,7 @@ def save_upload(
     """
     size = upload.size
     if size is None or size > max_bytes:
-        raise ValidationError(
-            _("The file is too large: at most %(mb)d MB.") % {"mb": max(1, max_bytes // _MB)},
-            code="too_large",
-        )
+        raise ValidationError(too_large_message(max_bytes), code="too_large")
     upload.seek(0)
     content_type = sniff(upload.read(SNIFF_BYTES))
     upload.seek(0)
