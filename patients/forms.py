@@ -28,6 +28,7 @@ class PatientSearchForm(forms.Form):
         label=_("Sort by"),
         required=False,
         choices=[
+            ("attention", _("needs attention first")),
             ("number", _("patient number")),
             ("alerts", _("open alerts")),
             ("last_reading", _("longest without a reading")),

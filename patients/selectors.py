@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from clinics.models import AccessLogEntry, Clinic, User
 from clinics.selectors import access_log_in_period
+from patients.measurements.alerts import Triage
 from patients.models import Alert, Measurement, Patient, PatientInvitation, PatientNameToken
 from portal.crypto import query_digests
 
@@ -37,14 +38,25 @@ def patient_list(*, clinic: Clinic, search: str = "") -> QuerySet[Patient]:
     return patients
 
 
-DASHBOARD_SORTS = ("number", "alerts", "last_reading")
+DASHBOARD_SORTS = ("attention", "number", "alerts", "last_reading")
 
 
 def dashboard_patients(
-    *, clinic: Clinic, search: str = "", only_with_alerts: bool = False, sort: str = "number"
+    *,
+    clinic: Clinic,
+    triage: Triage,
+    search: str = "",
+    only_with_alerts: bool = False,
+    sort: str = "attention",
 ) -> QuerySet[Patient]:
-    """The professional's dashboard list: patients with their open-alert count and last reading
-    time computed in SQL, so filtering, sorting and pagination happen in the database."""
+    """The professional's dashboard list: patients with their open-alert count, last reading
+    time and the rules that hold for them now (`triage`), computed in SQL, so filtering, sorting
+    and pagination happen in the database.
+
+    By default the patients who need attention come first: an open alert, a latest value
+    outside a limit or no reading for longer than a rule allows; most open alerts first, then
+    longest without a reading; then everyone else by patient number.
+    """
     open_alerts = (
         Alert.objects.for_clinic(clinic)
         .open()
@@ -63,6 +75,7 @@ def dashboard_patients(
     patients = patient_list(clinic=clinic, search=search).annotate(
         open_alert_count=Coalesce(Subquery(open_alerts), 0),
         last_reading_at=Subquery(last_reading),
+        holding_rule_ids=triage.holding_rule_ids(),
     )
     if only_with_alerts:
         patients = patients.filter(open_alert_count__gt=0)
@@ -71,7 +84,17 @@ def dashboard_patients(
     if sort == "last_reading":
         # Longest without a reading first: those need a call.
         return patients.order_by(F("last_reading_at").asc(nulls_first=True), "id")
-    return patients
+    if sort == "number":
+        return patients.order_by("id")
+    needs_attention = Q(open_alert_count__gt=0) | ~Q(holding_rule_ids=[])
+    return patients.annotate(
+        attention_first=Case(When(needs_attention, then=Value(0)), default=Value(1))
+    ).order_by(
+        "attention_first",
+        "-open_alert_count",
+        F("last_reading_at").asc(nulls_first=True),
+        "id",
+    )
 
 
 def patient_records_of_user(*, user: User) -> QuerySet[Patient]:

@@ -10,7 +10,9 @@ app_name = "patients"
 urlpatterns = [
     path("", views.patient_list_view, name="list"),
     path("new/", views.patient_create_view, name="create"),
-    path("<int:patient_id>/", views.patient_detail, name="detail"),
+    # The record's home page (a professional's overview); its contact details one click away.
+    path("<int:patient_id>/", views.patient_overview, name="overview"),
+    path("<int:patient_id>/details/", views.patient_detail, name="detail"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<int:patient_id>/invite/", views.patient_invite_view, name="invite"),
     # Measurements, seen by a professional of the patient's clinic.

@@ -14,7 +14,9 @@ from clinics.models import AccessPart, Role
 from clinics.views.mfa import qr_data_uri
 from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
 from patients.kinds import KINDS
+from patients.measurements.alerts import Triage
 from patients.measurements.selectors import DASHBOARD_KINDS, dashboard_summaries
+from patients.overview import overview_panels
 from patients.record_access import (
     RecordCreated,
     Scope,
@@ -50,20 +52,22 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     search = filters.get("q", "").strip()
     shows_measurements = _list_part(request) == AccessPart.MEASUREMENTS
-    if shows_measurements:
+    triage = Triage.for_clinic(request.clinic.pk) if shows_measurements else None
+    if triage is not None:
         patients = dashboard_patients(
             clinic=request.clinic,
+            triage=triage,
             search=search,
             only_with_alerts=filters.get("alerts", False),
-            sort=filters.get("sort") or "number",
+            sort=filters.get("sort") or "attention",
         )
     else:
         patients = patient_list(clinic=request.clinic, search=search)
     page = Paginator(patients, 25).get_page(request.GET.get("page"))
     shown = list(page)
     summaries = (
-        dashboard_summaries(clinic_id=request.clinic.pk, patients=shown)
-        if shows_measurements
+        dashboard_summaries(clinic_id=request.clinic.pk, patients=shown, triage=triage)
+        if triage is not None
         else {}
     )
     query = request.GET.copy()
@@ -95,6 +99,21 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
         else:
             return RecordCreated(patient, reverse("patients:detail", args=[patient.pk]))
     return render(request, "patients/patient_form.html", {"form": form})
+
+
+@staff_record(Role.PROFESSIONAL, part=AccessPart.MEASUREMENTS)
+def patient_overview(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """The record's home page for a professional: its panels (measurements, alerts, imports and
+    what later features register); contact details are one click away (`patient_detail`)."""
+    return render(
+        request,
+        "patients/patient_overview.html",
+        {
+            "scope": scope,
+            "patient": scope.patient,
+            "panels": overview_panels(request, scope),
+        },
+    )
 
 
 @staff_record(*RECORD_ROLES, part=AccessPart.PROFILE)

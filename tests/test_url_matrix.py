@@ -459,6 +459,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "invitations:patient": EVERYONE,
     "patients:list": RECORD_STAFF,
     "patients:create": RECORD_STAFF,
+    "patients:overview": frozenset({PROFESSIONAL}),
     "patients:detail": RECORD_STAFF,
     "patients:edit": RECORD_STAFF,
     "patients:invite": RECORD_STAFF,

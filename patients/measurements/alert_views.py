@@ -97,4 +97,8 @@ def alert_ack(request: HttpRequest, scope: Scope, alert_id: int) -> HttpResponse
     alert = get_for_clinic_or_404(Alert, request.clinic, pk=alert_id, patient=patient)
     alert_acknowledge(clinic=request.clinic, actor=request.user, alert=alert)
     messages.success(request, _("The alert has been acknowledged."))
-    return redirect("patients:measurements", patient_id=patient.pk)
+    # Back where it was acknowledged: the overview or the measurement page (the default).
+    back = (
+        "patients:overview" if request.POST.get("back") == "overview" else "patients:measurements"
+    )
+    return redirect(back, patient_id=patient.pk)

@@ -17,12 +17,27 @@ from __future__ import annotations
 import datetime
 import operator
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Max, Q, QuerySet
+from django.db.models import (
+    Avg,
+    BigIntegerField,
+    Case,
+    Exists,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,6 +76,161 @@ def _effective_for(rules: Iterable[ThresholdRule], patient_id: int) -> list[Thre
 
 def open_alerts(*, clinic_id: int, patient: Patient) -> QuerySet[Alert]:
     return Alert.objects.for_clinic(clinic_id).open().filter(patient=patient)
+
+
+def recent_reading(rule: ThresholdRule, now: datetime.datetime) -> Q:
+    """The readings that keep a no-reading rule quiet: of its kind, at most `days` days old."""
+    return Q(kind=rule.kind, measured_at__gte=now - datetime.timedelta(days=rule.days))
+
+
+# The triage rules: a latest value outside a limit, or no reading for longer than allowed.
+# (A change from a baseline is judged when the reading is stored and raises an alert then.)
+TRIAGE_RULE_TYPES = (RuleType.UPPER, RuleType.LOWER, RuleType.NO_READING)
+
+
+class _Array(Func):
+    template = "ARRAY[%(expressions)s]::bigint[]"
+    output_field = ArrayField(BigIntegerField())
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Which of the clinic's rules hold for a patient now, as one expression on a `Patient`
+    queryset, so the dashboard sorts and pages the patients who need attention in the database.
+
+    A rule holds when the patient's newest reading of its kind crosses it (`crossing`, the
+    same definition that raised its alert) or, for a no-reading rule, when a patient with an
+    account has no reading of its kind within its days (as `alerts_check_missing_readings`).
+    A rule still holds after its alert was acknowledged: the value is still outside the limit.
+    """
+
+    clinic_id: int
+    now: datetime.datetime
+    rules: dict[int, ThresholdRule]
+
+    @classmethod
+    def for_clinic(cls, clinic_id: int, now: datetime.datetime | None = None) -> Triage:
+        rules = ThresholdRule.objects.for_clinic(clinic_id).filter(
+            is_active=True, rule_type__in=TRIAGE_RULE_TYPES
+        )
+        return cls(clinic_id, now or timezone.now(), {r.pk: r for r in rules})
+
+    def holding_rule_ids(self) -> Func | Value:
+        """Per patient: the ids of their effective rules that hold now (an empty array if none)."""
+        overriding: dict[tuple[str, str], list[int]] = {}
+        for rule in self.rules.values():
+            if rule.patient_id is not None:
+                overriding.setdefault((rule.kind, rule.rule_type), []).append(rule.patient_id)
+        cases = []
+        for rule in self.rules.values():
+            holds = self._holds(rule)
+            if holds is None:
+                continue
+            if rule.patient_id is not None:
+                applies = Q(pk=rule.patient_id)
+            else:  # a clinic default, unless the patient has their own rule of its kind and type
+                applies = ~Q(pk__in=overriding.get((rule.kind, rule.rule_type), []))
+            cases.append(Case(When(applies & holds, then=Value(rule.pk))))
+        if not cases:
+            return Value([], output_field=ArrayField(BigIntegerField()))
+        return Func(
+            _Array(*cases), Value(None), function="array_remove", output_field=_Array.output_field
+        )
+
+    def _holds(self, rule: ThresholdRule) -> Q | Exists | None:
+        readings = Measurement.objects.for_clinic(self.clinic_id)
+        if rule.rule_type == RuleType.NO_READING:
+            if not rule.days:
+                return None
+            recent = readings.filter(patient=OuterRef("pk")).filter(recent_reading(rule, self.now))
+            return Q(user__isnull=False) & ~Exists(recent)
+        crosses = crossing(rule)
+        if crosses is None:
+            return None
+        newest = (
+            readings.filter(patient=OuterRef(OuterRef("pk")), kind=rule.kind)
+            .order_by("-measured_at", "-id")
+            .values("pk")[:1]
+        )
+        return Exists(readings.filter(pk=Subquery(newest)).filter(crosses))
+
+    def holding_for(self, patient: Patient) -> list[int]:
+        """`holding_rule_ids` of one patient (the overview's; the dashboard annotates a page)."""
+        holding = (
+            Patient.objects.for_clinic(self.clinic_id)
+            .filter(pk=patient.pk)
+            .annotate(holding_rule_ids=self.holding_rule_ids())
+            .values_list("holding_rule_ids", flat=True)
+            .first()
+        )
+        return holding or []
+
+    def reasons(self, holding: list[int], alerts: list[Alert]) -> list[AttentionReason]:
+        """Why a patient needs attention, in words: their open alerts (`alerts`, newest first),
+        then the rules that hold (`holding`, their `holding_rule_ids`) without an open alert."""
+        reasons = [AttentionReason.of_alert(alert) for alert in alerts]
+        alerted = {alert.rule_id for alert in alerts}
+        for rule_id in holding:
+            rule = self.rules.get(rule_id)
+            if rule is not None and rule_id not in alerted:
+                reasons.append(AttentionReason.of_rule(rule))
+        return reasons
+
+    def out_of_range(self, holding: list[int]) -> dict[str, str]:
+        """Per kind whose newest reading is outside a limit (of the rules in `holding`): "upper"
+        or "lower"."""
+        marks = {}
+        for rule_id in holding:
+            rule = self.rules.get(rule_id)
+            if rule is not None and rule.rule_type != RuleType.NO_READING:
+                marks[rule.kind] = rule.rule_type
+        return marks
+
+
+@dataclass(frozen=True)
+class AttentionReason:
+    """One line of "why this patient": the text, and whether it is an open alert."""
+
+    text: str
+    is_alert: bool
+
+    @classmethod
+    def of_alert(cls, alert: Alert) -> AttentionReason:
+        kind = KINDS[alert.kind].label if alert.kind in KINDS else alert.kind
+        rule = alert.rule_text or alert.get_rule_type_display()
+        if alert.detail:
+            text = _("%(kind)s %(rule)s: %(value)s") % {
+                "kind": kind,
+                "rule": rule,
+                "value": alert.detail,
+            }
+        else:
+            text = _("%(kind)s: %(rule)s") % {"kind": kind, "rule": rule}
+        return cls(text, True)
+
+    @classmethod
+    def of_rule(cls, rule: ThresholdRule) -> AttentionReason:
+        kind = KINDS[rule.kind].label
+        if rule.rule_type == RuleType.NO_READING:
+            text = _("%(kind)s: %(rule)s") % {"kind": kind, "rule": rule.describe()}
+        else:
+            text = _("%(kind)s: latest reading %(rule)s") % {"kind": kind, "rule": rule.describe()}
+        return cls(text, False)
+
+
+def open_alerts_by_patient(*, clinic_id: int, patient_ids: list[int]) -> dict[int, list[Alert]]:
+    """The open alerts of a page of patients, newest first, with their rules: one query."""
+    alerts: dict[int, list[Alert]] = {}
+    rows = (
+        Alert.objects.for_clinic(clinic_id)
+        .open()
+        .filter(patient_id__in=patient_ids)
+        .select_related("rule")
+        .order_by("-raised_at", "-id")
+    )
+    for alert in rows:
+        alerts.setdefault(alert.patient_id, []).append(alert)
+    return alerts
 
 
 # --- describing values -------------------------------------------------------------------------

@@ -9,32 +9,44 @@ per table by the tags below from the Django templates that show the tables.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from typing import Any
 
 from django import template
 from django.template import engines
 from django.utils.safestring import SafeString
-from django.utils.translation import ngettext
 
 from patients.kinds import KINDS, Kind
-from patients.measurements.selectors import PatientSummary
+from patients.measurements.selectors import PatientSummary, Sparkline
 from patients.models import MeasurementSource, Patient
+from portal.dates import calendar_days_since, days_ago
 
 Reading = Any  # a named row of patients.measurements.selectors.readings
 
 register = template.Library()
 
 
-def _days_ago(days: int) -> str:
-    # Here, not in the partial: makemessages finds `_("...")` in a Jinja2 template, no plurals.
-    return ngettext("%(days)s day ago", "%(days)s days ago", days) % {"days": days}
+@register.filter(name="sparkline_data")
+def sparkline_data(sparkline: Sparkline) -> str:
+    """The sparkline's points for static/js/sparkline.js, compact: `days;means[;second]`, each a
+    comma-separated list (days 0-29 counted from 29 days ago)."""
+    parts = [sparkline.days, sparkline.means]
+    if sparkline.second is not None:
+        parts.append(sparkline.second)
+    return ";".join(",".join(f"{v:g}" for v in part) for part in parts)
 
 
 def _render(name: str, context: dict[str, Any]) -> SafeString:
     # The partial escapes every value itself (autoescape): its output is safe as a whole, like
     # an {% include %}'s.
     return SafeString(engines["jinja2"].get_template(name).render(context))
+
+
+@register.filter
+def calendar_days_ago(moment: datetime.datetime | None) -> str:
+    """`{{ reading.measured_at|calendar_days_ago }}`: today, yesterday, 3 days ago."""
+    return "" if moment is None else days_ago(calendar_days_since(moment))
 
 
 @register.simple_tag
@@ -45,7 +57,12 @@ def patient_rows(rows: Iterable[tuple[Patient, PatientSummary | None]]) -> SafeS
     kind_labels = {code: str(kind.label) for code, kind in KINDS.items()}
     return _render(
         "patients/patient_rows.html",
-        {"rows": rows, "kind_labels": kind_labels, "days_ago": _days_ago},
+        {
+            "rows": rows,
+            "kind_labels": kind_labels,
+            "days_ago": days_ago,
+            "sparkline_data": sparkline_data,
+        },
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -226,8 +227,11 @@ def test_dashboard_counts_open_alerts_and_filters_on_them(client_for, alice, pat
     response = client_for(alice).get(reverse("patients:list"), {"alerts": "on", "sort": "alerts"})
     rows = [patient for patient, _summary in response.context["rows"]]
     assert rows == [patient_a] and rows[0].open_alert_count == 1
-    link = reverse("patients:measurements", args=[patient_a.pk])
-    assert f'<a href="{link}"><span class="badge">1</span>' in response.content.decode()
+    link = reverse("patients:overview", args=[patient_a.pk])
+    assert re.search(
+        rf'<a class="reasons__link"\s+href="{link}#alerts"><span class="badge">1</span>',
+        response.content.decode(),
+    )
 
 
 def test_dashboard_sorts_the_longest_silent_first(client_for, alice, clinic_a):

@@ -243,9 +243,9 @@ def test_dashboard_rows_show_age_trend_alerts_and_account_in_dutch(client_for, a
         add_measurement(patient_a, days_ago, kind="weight", value=Decimal(weight))
     page = client_for(alice).get(reverse("patients:list")).content.decode()
     assert "3 dagen geleden" in page
-    assert '<span class="trend" title="stijgend">↑' in page
+    assert '<span class="trend" title="hoger dan de week ervoor" aria-hidden="true">↑' in page
     assert 'data-label="Laatste meting"' in page and 'data-label="Gewicht"' in page
-    assert re.search(r'data-label="Account">\s*gekoppeld\s*</td>', page)
+    assert re.search(r'data-label="Account" class="optional-cell">\s*gekoppeld\s*</td>', page)
 
 
 def test_dashboard_summaries_hold_to_the_clinic_they_are_asked_for(db, patient_a, clinic_b):
@@ -267,11 +267,11 @@ def test_dashboard_numbers_and_links_follow_the_language_and_the_patient(
     add_measurement(patient_a, 1, kind="heart_rate", value=Decimal("61"))
     client = client_for(alice)
     dutch = client.get(reverse("patients:list")).content.decode()
-    assert "80,5 kg" in dutch and "61 /min" in dutch and "dag geleden" in dutch
-    assert f'href="{reverse("patients:detail", args=[patient_a.pk])}"' in dutch
+    assert "80,5 kg" in dutch and "61 /min" in dutch and "gisteren" in dutch
+    assert f'href="{reverse("patients:overview", args=[patient_a.pk])}"' in dutch
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     english = client.get(reverse("patients:list")).content.decode()
-    assert "80.5 kg" in english and "1 day ago" in english
+    assert "80.5 kg" in english and "yesterday" in english
 
 
 def test_values_are_shown_rounded_half_up_in_the_users_language(client_for, alice, patient_a):

@@ -1,0 +1,155 @@
+"""The triage dashboard: who needs attention first and why, in words; values outside a limit
+marked; the last reading in calendar days; a 30-day sparkline per key kind."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from patients.measurements.alerts import Triage, alert_acknowledge, rule_create
+from patients.models import Alert, RuleType
+from patients.selectors import dashboard_patients
+from patients.tests.factories import PatientFactory, add_measurement
+
+pytestmark = pytest.mark.django_db
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def upper_bp(clinic, actor, patient=None):
+    return rule_create(
+        clinic=clinic, actor=actor, patient=patient, kind="blood_pressure",
+        rule_type=RuleType.UPPER, limit=Decimal(150), limit_diastolic=Decimal(95),
+    )  # fmt: skip
+
+
+def no_reading(clinic, actor, days, patient=None):
+    return rule_create(
+        clinic=clinic, actor=actor, patient=patient, kind="blood_pressure",
+        rule_type=RuleType.NO_READING, days=days,
+    )  # fmt: skip
+
+
+def listed(client, **query):
+    response = client.get(reverse("patients:list"), query)
+    return response, [patient for patient, _summary in response.context["rows"]]
+
+
+def test_patients_who_need_attention_come_first_with_the_reason_in_words(
+    client_for, alice, clinic_a, paul, patient_a
+):
+    """An open alert first, then a latest value still above the limit after its alert was
+    acknowledged, then no reading for longer than the rule allows; then everyone else."""
+    quiet = PatientFactory(clinic=clinic_a)
+    add_measurement(quiet, 1, kind="blood_pressure", systolic=120, diastolic=80)
+    acknowledged = PatientFactory(clinic=clinic_a)
+    alerting = PatientFactory(clinic=clinic_a)
+    upper_bp(clinic_a, alice)
+    no_reading(clinic_a, alice, 3)
+    add_measurement(patient_a, 5, kind="blood_pressure", systolic=120, diastolic=80)  # overdue
+    for patient in (acknowledged, alerting):
+        add_measurement(patient, 0.1, kind="blood_pressure", systolic=170, diastolic=100)
+    from patients.measurements.alerts import alerts_evaluate
+    from patients.models import Measurement
+
+    for patient in (acknowledged, alerting):
+        alerts_evaluate(patient=patient, measurements=Measurement.objects.filter(patient=patient))
+    alert_acknowledge(clinic=clinic_a, actor=alice, alert=Alert.objects.get(patient=acknowledged))
+
+    response, rows = listed(client_for(alice))
+    assert rows == [alerting, patient_a, acknowledged, quiet]
+    summaries = dict(response.context["rows"])
+    assert [r.text for r in summaries[alerting].reasons] == [
+        "Bloeddruk boven 150/95 mmHg: 170/100 mmHg"
+    ]
+    assert summaries[alerting].reasons[0].is_alert
+    assert [r.text for r in summaries[acknowledged].reasons] == [
+        "Bloeddruk: laatste meting boven 150/95 mmHg"
+    ]
+    # patient_a has an account (paul): no blood pressure for 5 days breaks the 3-day rule.
+    assert [r.text for r in summaries[patient_a].reasons] == ["Bloeddruk: geen meting in 3 dagen"]
+    assert summaries[quiet].reasons == []
+    page = response.content.decode()
+    assert page.count('class="needs-attention"') == 3
+    # The value outside the limit: a symbol and words, not colour alone.
+    assert re.search(
+        r"▲</span><span class=\"visually-hidden\">boven de grens:</span>\s*170/100", page
+    )
+
+
+def test_a_patients_own_rule_replaces_the_clinic_default_in_the_triage(
+    client_for, alice, clinic_a, patient_a
+):
+    """A clinic default of 150/95 is crossed by 155/90; the patient's own 160/100 is not."""
+    upper_bp(clinic_a, alice)
+    rule_create(
+        clinic=clinic_a, actor=alice, patient=patient_a, kind="blood_pressure",
+        rule_type=RuleType.UPPER, limit=Decimal(160), limit_diastolic=Decimal(100),
+    )  # fmt: skip
+    other = PatientFactory(clinic=clinic_a)
+    for patient in (patient_a, other):
+        add_measurement(patient, 1, kind="blood_pressure", systolic=155, diastolic=90)
+    triage = Triage.for_clinic(clinic_a.pk)
+    holding = {p.pk: p.holding_rule_ids for p in dashboard_patients(clinic=clinic_a, triage=triage)}
+    assert holding[patient_a.pk] == [] and len(holding[other.pk]) == 1
+
+
+def test_the_other_sorts_still_apply(client_for, alice, clinic_a, patient_a):
+    """Patient number is still a choice: lowest first, whatever needs attention."""
+    later = PatientFactory(clinic=clinic_a)
+    upper_bp(clinic_a, alice)
+    add_measurement(later, 1, kind="blood_pressure", systolic=170, diastolic=100)
+    _response, by_number = listed(client_for(alice), sort="number")
+    assert by_number == [patient_a, later]
+    _response, by_attention = listed(client_for(alice))
+    assert by_attention == [later, patient_a]
+
+
+@pytest.mark.parametrize(
+    ("reading_at", "now", "shown"),
+    [
+        # 22:00 yesterday, seen at 08:00: fewer than 24 hours, but yesterday.
+        ((2026, 11, 29, 22, 0), (2026, 11, 30, 8, 0), "gisteren"),
+        ((2026, 11, 30, 0, 30), (2026, 11, 30, 8, 0), "vandaag"),
+        ((2026, 11, 27, 23, 59), (2026, 11, 30, 0, 1), "3 dagen geleden"),
+    ],
+)
+def test_last_reading_counts_calendar_days_in_the_clinics_time_zone(
+    client_for, alice, patient_a, reading_at, now, shown
+):
+    with time_machine.travel(datetime.datetime(*now, tzinfo=AMSTERDAM), tick=False):
+        hours = (datetime.datetime(*now) - datetime.datetime(*reading_at)).total_seconds() / 3600
+        add_measurement(patient_a, hours / 24, kind="weight", value=Decimal("80"))
+        page = client_for(alice).get(reverse("patients:list")).content.decode()
+    assert re.search(rf"<time [^>]*>{shown}</time>", page)
+
+
+def test_sparklines_carry_the_daily_means_of_the_last_30_days(client_for, alice, patient_a):
+    """Two readings on one day are one point, their mean; a reading 40 days ago is left out."""
+    add_measurement(patient_a, 2.1, kind="weight", value=Decimal("80"))
+    add_measurement(patient_a, 2.0, kind="weight", value=Decimal("81"))
+    add_measurement(patient_a, 0.01, kind="weight", value=Decimal("79.25"))
+    add_measurement(patient_a, 40, kind="weight", value=Decimal("90"))
+    page = client_for(alice).get(reverse("patients:list")).content.decode()
+    spark = re.search(r'data-sparkline="([^"]+)"', page).group(1)
+    days, means = (part.split(",") for part in spark.split(";"))
+    assert means == ["80.5", "79.25"] and int(days[1]) == 29 and int(days[0]) in (26, 27)
+    assert "sparkline.js" in page
+
+
+def test_blood_pressure_sparklines_carry_systolic_and_diastolic(client_for, alice, patient_a):
+    add_measurement(patient_a, 1, kind="blood_pressure", systolic=140, diastolic=90)
+    page = client_for(alice).get(reverse("patients:list")).content.decode()
+    assert re.search(r'data-sparkline="\d+;140;90"', page)
+
+
+def test_the_legend_explains_the_trend(client_for, alice, patient_a):
+    add_measurement(patient_a, 1, kind="weight", value=Decimal("80"))
+    page = client_for(alice).get(reverse("patients:list")).content.decode()
+    assert "vorige week" in page or "week ervoor" in page
