@@ -374,16 +374,51 @@ def sql_runner(statements: list[tuple[str, list]]) -> Callable[[], object]:
 # --- the SQL floors ----------------------------------------------------------------------------
 
 DASHBOARD_FLOOR = """
-WITH page AS (
+WITH rules AS (  -- the clinic's active triage rules (as patients.measurements.alerts.Triage)
+    SELECT r.* FROM patients_thresholdrule r
+    WHERE r.clinic_id = %(clinic)s AND r.is_active
+      AND r.rule_type IN ('upper', 'lower', 'no_reading')
+),
+triaged AS (
     SELECT p.id, p.given_name, p.family_name, p.date_of_birth, p.user_id,
            (SELECT m.measured_at FROM patients_measurement m WHERE m.patient_id = p.id
             ORDER BY m.measured_at DESC LIMIT 1) AS last_reading_at,
            (SELECT count(*) FROM patients_alert a
-            WHERE a.patient_id = p.id AND a.acknowledged_at IS NULL) AS open_alerts
-    FROM patients_patient p WHERE p.clinic_id = %(clinic)s ORDER BY p.id LIMIT 25 OFFSET %(offset)s
+            WHERE a.patient_id = p.id AND a.acknowledged_at IS NULL) AS open_alerts,
+           ARRAY(  -- the patient's effective rules that hold now
+               SELECT r.id FROM rules r
+               WHERE (r.patient_id = p.id OR (r.patient_id IS NULL AND NOT EXISTS (
+                        SELECT 1 FROM rules o WHERE o.patient_id = p.id AND o.kind = r.kind
+                          AND o.rule_type = r.rule_type)))
+                 AND CASE WHEN r.rule_type = 'no_reading' THEN
+                        p.user_id IS NOT NULL AND NOT EXISTS (
+                            SELECT 1 FROM patients_measurement m
+                            WHERE m.patient_id = p.id AND m.kind = r.kind
+                              AND m.measured_at >= %(now)s - r.days * interval '1 day')
+                     ELSE EXISTS (
+                        SELECT 1 FROM (
+                            SELECT m.value, m.systolic, m.diastolic FROM patients_measurement m
+                            WHERE m.patient_id = p.id AND m.kind = r.kind
+                            ORDER BY m.measured_at DESC LIMIT 1) l
+                        WHERE CASE WHEN r.rule_type = 'upper'
+                              THEN coalesce(l.systolic, l.value) > r.limit
+                                   OR l.diastolic > r.limit_diastolic
+                              ELSE coalesce(l.systolic, l.value) < r.limit
+                                   OR l.diastolic < r.limit_diastolic END)
+                     END
+           ) AS holding
+    FROM patients_patient p WHERE p.clinic_id = %(clinic)s
+),
+page AS (
+    SELECT * FROM triaged
+    ORDER BY (open_alerts > 0 OR cardinality(holding) > 0) DESC, open_alerts DESC,
+             last_reading_at ASC NULLS FIRST, id
+    LIMIT 25 OFFSET %(offset)s
 )
 SELECT page.*, (SELECT count(*) FROM patients_patient WHERE clinic_id = %(clinic)s) AS patients,
-       k.kind, r.measured_at, r.value, r.systolic, r.diastolic, r.pulse, w.recent, w.before
+       (SELECT array_agg(a.id) FROM patients_alert a
+        WHERE a.patient_id = page.id AND a.acknowledged_at IS NULL) AS alerts,
+       k.kind, r.measured_at, r.value, r.systolic, r.diastolic, r.pulse, w.*
 FROM page
 CROSS JOIN unnest(%(kinds)s::text[]) AS k(kind)
 LEFT JOIN LATERAL (
@@ -392,12 +427,14 @@ LEFT JOIN LATERAL (
     WHERE m.patient_id = page.id AND m.kind = k.kind
     ORDER BY m.measured_at DESC LIMIT 2
 ) r ON true
-LEFT JOIN LATERAL (  -- the trend: this week's mean against last week's
+LEFT JOIN LATERAL (  -- the trend (this week's mean against last week's) and the sparkline
     SELECT avg(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at >= %(week)s) AS recent,
-           avg(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at < %(week)s) AS before
+           avg(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at < %(week)s
+               AND m.measured_at >= %(fortnight)s) AS before,
+           array_agg(coalesce(m.systolic, m.value)) AS points
     FROM patients_measurement m
     WHERE m.patient_id = page.id AND m.kind = k.kind
-      AND m.measured_at >= %(fortnight)s AND m.measured_at <= %(now)s
+      AND m.measured_at >= %(month)s AND m.measured_at <= %(now)s
 ) w ON true
 ORDER BY page.id, k.kind, r.measured_at DESC
 """
@@ -463,7 +500,7 @@ def measure_pages(args: argparse.Namespace) -> dict[str, Any]:
 
     from clinics.models import Clinic, User
     from patients.kinds import KINDS
-    from patients.measurements.selectors import DASHBOARD_KINDS, TREND_PERIOD
+    from patients.measurements.selectors import DASHBOARD_KINDS, SPARKLINE_DAYS, TREND_PERIOD
     from patients.models import Patient
 
     big, small = Clinic.objects.get(name=BIG), Clinic.objects.get(name=SMALL)
@@ -486,7 +523,15 @@ def measure_pages(args: argparse.Namespace) -> dict[str, Any]:
         return sql_runner([(sql, params) for sql in statements])
 
     now = timezone.now()
-    week = {"now": now, "week": now - TREND_PERIOD, "fortnight": now - 2 * TREND_PERIOD}
+    week = {
+        "now": now,
+        "week": now - TREND_PERIOD,
+        "fortnight": now - 2 * TREND_PERIOD,
+        "month": now - datetime.timedelta(days=SPARKLINE_DAYS),
+    }
+    # The dashboard's triage evaluates the clinic's rules: the demo's defaults, as in the imports
+    # clinic.
+    import_rules(big, User.objects.get(email=f"pro-{BIG_PATIENTS}@bench.example"))
 
     cases = {
         "dashboard": (

@@ -228,6 +228,45 @@ class Measurement(ClinicOwnedModel):
         return f"{self.kind} {self.measured_at:%Y-%m-%d %H:%M}"
 
 
+class LatestReading(ClinicOwnedModel):
+    """The newest reading of each kind per patient, kept by the database itself: statement
+    triggers on `patients_measurement` (migration 0012) upsert it after every insert, COPY
+    included, and recompute it after an update or delete. Read-only for the application.
+
+    The dashboard's triage asks, for every patient of a clinic, whether the newest reading of a
+    kind crosses a rule and when the last reading was: one probe of this small table each,
+    instead of a walk down the readings index per patient and kind.
+    """
+
+    # Two indexes: the unique (patient, kind) for one patient's rows, (clinic, kind) for the
+    # triage's pass over a clinic (Django's index per foreign key would only mislead the planner).
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    kind = models.CharField(max_length=32)
+    measurement = models.ForeignKey(
+        Measurement,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    measured_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind"], name="latest_reading_unique")
+        ]
+        # The triage's pass over a clinic's newest readings of one kind.
+        indexes = [models.Index(fields=["clinic", "kind"], name="latest_reading_clinic_kind")]
+
+
 class RuleType(models.TextChoices):
     UPPER = "upper", _("above an upper limit")
     LOWER = "lower", _("below a lower limit")

@@ -79,6 +79,19 @@ def register_all() -> None:
         erasure_reason=_("anonymised when the account is cancelled, so they cannot be traced back"),
     )
     register(
+        "patients.LatestReading",
+        subject=Subject.PATIENT,
+        purpose=_(
+            "a copy of the newest reading of each kind per patient, kept by the database for "
+            "the dashboard's triage"
+        ),
+        retention=None,
+        retention_note=_("follows the readings: the database recomputes it when they change"),
+        export=_("not exported separately: the readings it copies are"),
+        erasure=Erasure.DELETE,
+        erasure_reason=_("recomputed from the readings, deleted with them"),
+    )
+    register(
         "patients.ThresholdRule",
         subject=Subject.PATIENT,
         purpose=_("a professional's threshold rules for a patient's measurements"),

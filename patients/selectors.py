@@ -10,7 +10,13 @@ from django.db.models.functions import Coalesce
 from clinics.models import AccessLogEntry, Clinic, User
 from clinics.selectors import access_log_in_period
 from patients.measurements.alerts import Triage
-from patients.models import Alert, Measurement, Patient, PatientInvitation, PatientNameToken
+from patients.models import (
+    Alert,
+    LatestReading,
+    Patient,
+    PatientInvitation,
+    PatientNameToken,
+)
 from portal.crypto import query_digests
 
 
@@ -66,8 +72,9 @@ def dashboard_patients(
         .annotate(n=Count("id"))
         .values("n")
     )
+    # The newest of the patient's newest reading per kind (LatestReading, kept by the database).
     last_reading = (
-        Measurement.objects.for_clinic(clinic)
+        LatestReading.objects.for_clinic(clinic)
         .filter(patient=OuterRef("pk"))
         .order_by("-measured_at")
         .values("measured_at")[:1]

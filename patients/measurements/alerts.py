@@ -28,13 +28,10 @@ from django.db.models import (
     Avg,
     BigIntegerField,
     Case,
-    Exists,
     Func,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -46,6 +43,7 @@ from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.models import (
     ONE_OPEN_PER_RULE,
     Alert,
+    LatestReading,
     Measurement,
     Patient,
     RuleType,
@@ -137,22 +135,21 @@ class Triage:
             _Array(*cases), Value(None), function="array_remove", output_field=_Array.output_field
         )
 
-    def _holds(self, rule: ThresholdRule) -> Q | Exists | None:
-        readings = Measurement.objects.for_clinic(self.clinic_id)
+    def _holds(self, rule: ThresholdRule) -> Q | None:
+        # The newest reading of each kind is a row of LatestReading (kept by the database), so
+        # a rule is one pass over the clinic's rows of its kind, with the same filters
+        # (`crossing`, `recent_reading`) as on the readings themselves; `pk__in` lets
+        # PostgreSQL hash the result once rather than probe it per patient.
+        newest = LatestReading.objects.for_clinic(self.clinic_id).filter(kind=rule.kind)
         if rule.rule_type == RuleType.NO_READING:
             if not rule.days:
                 return None
-            recent = readings.filter(patient=OuterRef("pk")).filter(recent_reading(rule, self.now))
-            return Q(user__isnull=False) & ~Exists(recent)
+            recent = newest.filter(recent_reading(rule, self.now)).values("patient_id")
+            return Q(user__isnull=False) & ~Q(pk__in=recent)
         crosses = crossing(rule)
         if crosses is None:
             return None
-        newest = (
-            readings.filter(patient=OuterRef(OuterRef("pk")), kind=rule.kind)
-            .order_by("-measured_at", "-id")
-            .values("pk")[:1]
-        )
-        return Exists(readings.filter(pk=Subquery(newest)).filter(crosses))
+        return Q(pk__in=newest.filter(crosses).values("patient_id"))
 
     def holding_for(self, patient: Patient) -> list[int]:
         """`holding_rule_ids` of one patient (the overview's; the dashboard annotates a page)."""
