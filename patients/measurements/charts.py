@@ -7,11 +7,17 @@ and highest value per bucket. Buckets follow the active time zone (the clinic's)
 at 00:30 local time belongs to that local day, not to the UTC day before. One statement decides
 between readings, days and weeks from the count and span of the readings, returns the points and,
 as a total row, the period's statistics; a second one reads the patient's limits.
+
+Where the readings stop for a while (a holiday, a monitor in a drawer for a year) the line breaks:
+a point without values goes between two points much further apart than usual, and the chart
+draws no line through it (uPlot's `spanGaps: false`).
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
+import statistics
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,6 +37,13 @@ MAX_RAW_POINTS = 400
 MAX_DAY_BUCKETS_SPAN = datetime.timedelta(days=731)
 
 RAW, DAY, WEEK = "", "day", "week"
+
+# A gap breaks the line when it is more than GAP_FACTOR times the usual (median) spacing of the
+# points and longer than MIN_GAP. The minimum keeps a skipped day from breaking a line of daily
+# readings, and keeps readings taken in pairs a minute apart (a median of minutes) from
+# breaking every night.
+GAP_FACTOR = 3
+MIN_GAP = datetime.timedelta(days=2)
 
 # ESH 2023 guideline: home blood pressure from 135 systolic or 85 diastolic mmHg is raised.
 ESH_HOME_SYSTOLIC = 135
@@ -115,6 +128,27 @@ def _period(patient: Patient, kind: str, since: datetime.datetime | None) -> _Pe
     )
 
 
+def _gaps(x: list[int]) -> list[int]:
+    """Indices `i` where the line should break between `x[i]` and `x[i + 1]`."""
+    if len(x) < 3:  # two points have no usual spacing to compare with
+        return []
+    spacings = [b - a for a, b in itertools.pairwise(x)]
+    limit = max(GAP_FACTOR * statistics.median(spacings), MIN_GAP.total_seconds())
+    return [i for i, spacing in enumerate(spacings) if spacing > limit]
+
+
+def _with_breaks(period: _Period) -> tuple[list[int], dict[str, tuple[list, list, list]]]:
+    """The points with a point without values in the middle of every gap (see `_gaps`)."""
+    x = list(period.x)
+    columns = {name: tuple(list(c) for c in cols) for name, cols in period.columns.items()}
+    for i in reversed(_gaps(period.x)):  # from the end, so earlier indices stay valid
+        x.insert(i + 1, (period.x[i] + period.x[i + 1]) // 2)
+        for cols in columns.values():
+            for column in cols:
+                column.insert(i + 1, None)
+    return x, columns
+
+
 def _stats(kind: str, period: _Period) -> PeriodStats:
     if kind == BLOOD_PRESSURE:
         systolic_mean, _min, systolic_max = period.totals["systolic"]
@@ -194,15 +228,17 @@ def chart_and_stats(
     the points with their totals, the patient's limits).
 
     `x` holds epoch seconds (a bucket's start when aggregated); each series has `mean` (the
-    reading itself when not aggregated) and, when aggregated, `min` and `max` per bucket.
+    reading itself when not aggregated) and, when aggregated, `min` and `max` per bucket. A
+    point whose values are all None marks a gap in the readings: the line breaks there.
     """
     info = KINDS[kind]
     period = _period(patient, kind, since)
     aggregated = period.size != RAW
     mean_decimals = info.decimals + (1 if aggregated else 0)
     labels, units = _labels(info), _units(info)
+    x, columns = _with_breaks(period)
     series = []
-    for name, (means, minima, maxima) in period.columns.items():
+    for name, (means, minima, maxima) in columns.items():
         if name == "pulse" and all(v is None for v in means):
             continue  # a blood-pressure monitor without pulse: no empty series
         entry: dict[str, object] = {
@@ -214,7 +250,7 @@ def chart_and_stats(
         if aggregated:  # stored values, as measured: shown at the kind's decimals
             if name == "value":  # blood pressure's are whole numbers already
                 minima, maxima = _rounded(minima, info.decimals), _rounded(maxima, info.decimals)
-            entry |= {"min": list(minima), "max": list(maxima)}
+            entry |= {"min": minima, "max": maxima}
         series.append(entry)
     chart = {
         "kind": info.code,
@@ -225,7 +261,7 @@ def chart_and_stats(
         "count": period.count,
         "aggregated": aggregated,
         "bucket": period.size or None,
-        "x": period.x,
+        "x": x,
         "series": series,
         "references": _references(info),
         "thresholds": _thresholds(patient, info),

@@ -314,3 +314,47 @@ def test_limit_labels_are_written_in_the_users_language(patient_a, alice):
             chart = chart_series(patient=patient_a, kind="weight", since=None)
         labels[language] = chart["thresholds"][0]["label"]
     assert "77,9 kg" in labels["nl"] and "77.9 kg" in labels["en"]
+
+
+def test_a_long_gap_in_the_readings_breaks_the_line(patient_a):
+    """Twice-daily readings, then 16 months without any: one point without values between."""
+    recent = every(20, step=datetime.timedelta(hours=12))
+    before_the_gap = recent[-1] - datetime.timedelta(days=480)
+    old = every(20, step=datetime.timedelta(hours=12), end=before_the_gap)
+    bulk_readings(patient_a, recent + old, kind="weight", value=Decimal("80.0"))
+
+    chart = chart_series(patient=patient_a, kind="weight", since=None)
+
+    means = chart["series"][0]["mean"]
+    assert len(chart["x"]) == len(means) == 41 and chart["count"] == 40
+    assert means[20] is None and None not in means[:20] + means[21:]
+    assert chart["x"][19] < chart["x"][20] < chart["x"][21]  # in the gap, time order kept
+
+
+def test_readings_in_pairs_with_a_skipped_day_draw_one_line(patient_a):
+    """Two readings a minute apart each morning (a median spacing of a minute) and one morning
+    missed: gaps shorter than MIN_GAP never break the line."""
+    mornings = every(30, step=datetime.timedelta(days=1))
+    del mornings[10]
+    pairs = mornings + [at - datetime.timedelta(minutes=1) for at in mornings]
+    bulk_readings(patient_a, pairs, kind="weight", value=Decimal("80.0"))
+
+    chart = chart_series(patient=patient_a, kind="weight", since=None)
+
+    assert None not in chart["series"][0]["mean"] and len(chart["x"]) == 58
+
+
+def test_a_gap_breaks_the_aggregated_line_and_its_band(patient_a):
+    """Per-day buckets with a month without readings: mean, lowest and highest all break."""
+    recent = every(MAX_RAW_POINTS, step=datetime.timedelta(hours=2))
+    old = every(100, step=datetime.timedelta(hours=2), end=recent[-1] - datetime.timedelta(30))
+    bulk_readings(patient_a, recent + old, kind="blood_pressure", systolic=130, diastolic=80)
+
+    chart = chart_series(patient=patient_a, kind="blood_pressure", since=None)
+
+    assert chart["aggregated"] is True
+    systolic = chart["series"][0]
+    gaps = [i for i, v in enumerate(systolic["mean"]) if v is None]
+    assert len(gaps) == 1
+    assert systolic["min"][gaps[0]] is None and systolic["max"][gaps[0]] is None
+    assert all(len(s["mean"]) == len(s["min"]) == len(chart["x"]) for s in chart["series"])
