@@ -28,11 +28,24 @@ class DemoClinic:
     name: str
     domain: str
     requires_patient_mfa: bool
+    # The staff's names, in the order of STAFF: the team page and the access log show them.
+    # None that a demo patient has (patients.demo): the dump canary looks for those.
+    staff_names: tuple[str, str, str, str]
 
 
 CLINICS = (
-    DemoClinic(name="Fysiotherapie De Linde", domain="delinde.example", requires_patient_mfa=True),
-    DemoClinic(name="Praktijk Zuidpark", domain="zuidpark.example", requires_patient_mfa=False),
+    DemoClinic(
+        name="Fysiotherapie De Linde",
+        domain="delinde.example",
+        requires_patient_mfa=True,
+        staff_names=("Marieke Hoekstra", "Daan Kuipers", "Esther Brouwer", "Ruud Veenstra"),
+    ),
+    DemoClinic(
+        name="Praktijk Zuidpark",
+        domain="zuidpark.example",
+        requires_patient_mfa=False,
+        staff_names=("Ingrid Dijkstra", "Bram Mulder", "Yasmina Haddou", "Wim Koster"),
+    ),
 )
 STAFF = (
     ("beheer", Role.CLINIC_ADMIN),
@@ -68,7 +81,10 @@ def demo_password(email: str) -> str:
 
 
 def demo_user(email: str, name: str, **flags: bool) -> User:
+    """The demo account; a name it lacks is given (one its owner chose is kept)."""
     user, _ = User.objects.get_or_create(email=email, defaults={"display_name": name, **flags})
+    if name and not user.display_name:
+        user.display_name = name
     user.set_password(demo_password(email))
     user.is_active = True
     user.save()
@@ -107,8 +123,8 @@ def demo_seed() -> list[dict]:
             name=demo.name, defaults={"requires_patient_mfa": demo.requires_patient_mfa}
         )
         staff = {}
-        for local, role in STAFF:
-            user = demo_user(f"{local}@{demo.domain}", local.capitalize())
+        for (local, role), name in zip(STAFF, demo.staff_names, strict=True):
+            user = demo_user(f"{local}@{demo.domain}", name)
             Membership.objects.update_or_create(
                 clinic=clinic, user=user, defaults={"role": role, "is_active": True}
             )

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime
+import unicodedata
 
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinics.models import Role
+from clinics.models import Role, User
 from portal.dates import age_on
 
 
@@ -88,3 +89,27 @@ class ClinicSettingsForm(forms.Form):
             "Staff always use two factors."
         ),
     )
+
+
+class DisplayNameForm(forms.Form):
+    """The name colleagues see. Whitespace is trimmed and runs of it made one space; control
+    and formatting characters are refused: a right-to-left override or a line break in a name
+    would let it pose as someone else's on the team page or in the access log."""
+
+    display_name = forms.CharField(
+        label=_("Name"),
+        max_length=User._meta.get_field("display_name").max_length,
+        required=False,
+        help_text=_(
+            "How your colleagues see you on the team page and in the access log, e.g. Anna de Wit."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    def clean_display_name(self) -> str:
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if any(unicodedata.category(char).startswith("C") for char in name):
+            raise forms.ValidationError(
+                _("Use letters, spaces and punctuation only."), code="control_character"
+            )
+        return name

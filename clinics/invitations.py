@@ -48,10 +48,13 @@ def invitation_kind(name: str) -> InvitationKind | None:
     return _KINDS.get(name)
 
 
-def invitation_accept(name: str, *, request: HttpRequest, invitation: InvitationBase) -> object:
-    """The signed-in user accepts; the kind's `accepted` hook runs once it is linked."""
+def invitation_accept(
+    name: str, *, request: HttpRequest, invitation: InvitationBase, **details: str
+) -> object:
+    """The signed-in user accepts; the kind's `accepted` hook runs once it is linked. `details`
+    are what the acceptance form asked for this kind (a staff member's name)."""
     kind = _KINDS[name]
-    result = kind.accept(invitation=invitation, user=request.user)
+    result = kind.accept(invitation=invitation, user=request.user, **details)
     if kind.accepted is not None:
         kind.accepted(request, result)
     return result

@@ -1,4 +1,4 @@
-"""Reads for clinics: team and access log."""
+"""Reads for clinics: team, access log and accounts."""
 
 from __future__ import annotations
 
@@ -50,3 +50,12 @@ def clinic_staff_users(*, clinic: Clinic) -> QuerySet[User]:
     return User.objects.filter(
         pk__in=Membership.objects.for_clinic(clinic).values("user_id")
     ).order_by("email")
+
+
+def user_keeps_name(*, user: User) -> bool:
+    """Whether the account itself holds a name (`display_name`, in clear): staff and operators,
+    whom the team page and the access log show by name. An account that is only a patient's
+    keeps none: the patient's name is on their record, encrypted (SECURITY.md T43; patients
+    migration 0011 cleared such names). A former colleague's account keeps theirs, as that
+    migration did: the access log still names them."""
+    return user.is_staff or Membership.objects.filter(user=user).exists()

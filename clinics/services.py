@@ -23,6 +23,7 @@ from clinics.models import (
     User,
     token_digest,
 )
+from clinics.selectors import user_keeps_name
 
 
 def invitation_new_token() -> tuple[str, str]:
@@ -80,7 +81,11 @@ def invitation_by_token(model: type[InvitationBase], token: str) -> InvitationBa
 
 
 @transaction.atomic
-def staff_invitation_accept(*, invitation: StaffInvitation, user: User) -> Membership:
+def staff_invitation_accept(
+    *, invitation: StaffInvitation, user: User, display_name: str = ""
+) -> Membership:
+    """Join the clinic in the invited role; a name given on the way (optional) becomes the name
+    colleagues see. An empty one leaves the account's name as it was."""
     invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_pending:
         raise ValidationError(_("This invitation is no longer valid."), code="invalid")
@@ -96,7 +101,23 @@ def staff_invitation_accept(*, invitation: StaffInvitation, user: User) -> Membe
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if display_name:
+        user_set_display_name(user=user, display_name=display_name)
     return membership
+
+
+@transaction.atomic
+def user_set_display_name(*, user: User, display_name: str) -> User:
+    """The name colleagues see on the team page and in the access log ("" for none), as the
+    form cleaned it. Refused for an account that is only a patient's: its name stays on the
+    patient record, encrypted, never on the account in clear (`user_keeps_name`)."""
+    if not user_keeps_name(user=user):
+        raise ValidationError(
+            _("Your name is kept with your record at your clinic."), code="patient_account"
+        )
+    user.display_name = display_name
+    user.save(update_fields=["display_name"])
+    return user
 
 
 @transaction.atomic

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from clinics.views import access_log, settings, staff, switch
+from clinics.views import access_log, profile, settings, staff, switch
 
 app_name = "clinics"
 
 urlpatterns = [
     path("switch/", switch.clinic_switch, name="switch"),
+    path("profile/", profile.profile, name="profile"),
     path("staff/", staff.staff_list, name="staff"),
     path("staff/invite/", staff.staff_invite_view, name="staff_invite"),
     path("staff/<int:membership_id>/role/", staff.membership_role, name="membership_role"),

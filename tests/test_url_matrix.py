@@ -448,6 +448,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "mfa:verify": SIGNED_IN,
     "mfa:backup_codes": SIGNED_IN,
     "clinics:switch": SIGNED_IN,
+    "clinics:profile": SIGNED_IN,
     "clinics:staff": frozenset({CLINIC_ADMIN}),
     "clinics:staff_invite": frozenset({CLINIC_ADMIN}),
     "clinics:membership_role": frozenset({CLINIC_ADMIN}),

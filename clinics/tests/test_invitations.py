@@ -176,6 +176,45 @@ def test_a_staff_link_works_once(invite_staff, client_for, charlie):
     assert not Membership.objects.filter(user=charlie, clinic__name="Fysio Noord").exists()
 
 
+def test_an_invited_colleague_gives_their_name_when_accepting(
+    invite_staff, clinic_a, client_for, adam
+):
+    """Sign-up, then the acceptance page with a name field: the team sees the name."""
+    path = invite_staff(email="nina@noord.example")
+    client = Client()
+    sign_up(client, path, "nina@noord.example")
+    page = client.get(path).content.decode()
+    assert 'name="display_name"' in page
+    client.post(path, {"display_name": "  Nina  Bos "})
+    nina = User.objects.get(email="nina@noord.example")
+    assert Membership.objects.filter(user=nina, clinic=clinic_a).exists()
+    assert nina.display_name == "Nina Bos"
+    assert "Nina Bos" in client_for(adam).get(reverse("clinics:staff")).content.decode()
+
+
+def test_a_bad_name_on_acceptance_accepts_nothing(invite_staff):
+    """A name that is refused leaves the invitation open and the account without a clinic."""
+    path = invite_staff(email="nina@noord.example")
+    client = Client()
+    sign_up(client, path, "nina@noord.example")
+    response = client.post(path, {"display_name": "N" * 151})
+    assert response.status_code == 200 and response.context["form"].errors
+    nina = User.objects.get(email="nina@noord.example")
+    assert not Membership.objects.filter(user=nina).exists() and nina.display_name == ""
+
+
+def test_accepting_without_a_name_keeps_the_one_the_account_has(invite_staff):
+    """An existing account with a name accepts with the field left empty: the name stays."""
+    nora = UserFactory(email="nora@noord.example", display_name="Nora Vos")
+    path = invite_staff(email=nora.email, role=Role.COUNSELLOR)
+    client = Client()
+    client.post(reverse("account_login"), {"login": nora.email, "password": DEFAULT_PASSWORD})
+    client.post(path, {"display_name": ""})
+    assert Membership.objects.get(user=nora).role == Role.COUNSELLOR
+    nora.refresh_from_db()
+    assert nora.display_name == "Nora Vos"
+
+
 def test_an_expired_staff_link_is_refused(invite_staff):
     """Past INVITATION_VALID_DAYS the link answers 404 and sign-up stays closed."""
     path = invite_staff()

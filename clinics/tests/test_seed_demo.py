@@ -82,3 +82,18 @@ def test_seed_demo_refuses_to_run_outside_the_demo(db, settings):
     settings.DEMO = False
     with pytest.raises(CommandError):
         call_command("seed_demo")
+
+
+def test_seed_demo_names_every_staff_member_and_fills_in_a_missing_name(credentials, tmp_path):
+    """The team page and the access log show the demo staff by name; a rerun gives a name to an
+    account that lost it and keeps one its owner chose."""
+    staff = User.objects.filter(memberships__isnull=False).distinct()
+    assert staff.count() == 8 and all(user.display_name for user in staff)
+    assert len({user.display_name for user in staff}) == 8
+    emptied, chosen = staff.order_by("email")[:2]
+    User.objects.filter(pk=emptied.pk).update(display_name="")
+    User.objects.filter(pk=chosen.pk).update(display_name="Naam Naar Keuze")
+    call_command("seed_demo", "--credentials-out", str(tmp_path / "again.json"))
+    emptied.refresh_from_db()
+    chosen.refresh_from_db()
+    assert emptied.display_name and chosen.display_name == "Naam Naar Keuze"

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from clinics.access import public
+from clinics.forms import DisplayNameForm
 from clinics.invitations import (
     SESSION_KEY,
     invitation_accept,
@@ -16,6 +17,7 @@ from clinics.invitations import (
 )
 from clinics.models import Membership
 from clinics.tenancy import clinic_set_active
+from portal.http import posted_data
 
 
 def _landing(request: HttpRequest, kind: str, token: str) -> HttpResponse:
@@ -29,9 +31,16 @@ def _landing(request: HttpRequest, kind: str, token: str) -> HttpResponse:
             "clinics/invitation_landing.html",
             {"invitation": invitation, "kind": kind, "next": request.path},
         )
-    if request.method == "POST":
+    # A colleague is asked for the name the team will see; a patient's name is on the record.
+    form = (
+        DisplayNameForm(posted_data(request), initial={"display_name": request.user.display_name})
+        if kind == "staff"
+        else None
+    )
+    if request.method == "POST" and (form is None or form.is_valid()):
+        details = form.cleaned_data if form is not None else {}
         try:
-            accepted = invitation_accept(kind, request=request, invitation=invitation)
+            accepted = invitation_accept(kind, request=request, invitation=invitation, **details)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("home")
@@ -41,7 +50,9 @@ def _landing(request: HttpRequest, kind: str, token: str) -> HttpResponse:
         messages.success(request, _("Welcome to %(clinic)s.") % {"clinic": invitation.clinic})
         return redirect("home")
     return render(
-        request, "clinics/invitation_accept.html", {"invitation": invitation, "kind": kind}
+        request,
+        "clinics/invitation_accept.html",
+        {"invitation": invitation, "kind": kind, "form": form},
     )
 
 

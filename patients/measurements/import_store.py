@@ -20,10 +20,14 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
+from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 from types import TracebackType
 from typing import TextIO
@@ -139,6 +143,60 @@ def checked_lines(batch: ImportBatch) -> Iterator[str] | None:
 def _lines(stream: TextIO) -> Iterator[str]:
     with stream:
         yield from stream
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedReading:
+    """A reading of the checked file, as the commit will store it (the preview shows these)."""
+
+    kind: str
+    measured_at: datetime.datetime
+    value: Decimal | None
+    systolic: int | None
+    diastolic: int | None
+    pulse: int | None
+    irregular_heartbeat: bool | None
+    device: str
+
+
+_UNESCAPES = {"t": "\t", "n": "\n", "r": "\r"}
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def checked_reading(line: str) -> CheckedReading:
+    """A line of the checked file read back: the inverse of `copy_line` (without the dedup key,
+    which only the commit needs)."""
+    kind, measured_at, value, systolic, diastolic, pulse, flag, device, _key = line.rstrip(
+        "\n"
+    ).split("\t")
+
+    def number(text: str) -> int | None:
+        return None if text == _NULL else int(text)
+
+    return CheckedReading(
+        kind=kind,
+        measured_at=datetime.datetime.fromisoformat(measured_at),
+        value=None if value == _NULL else Decimal(value),
+        systolic=number(systolic),
+        diastolic=number(diastolic),
+        pulse=number(pulse),
+        irregular_heartbeat=None if flag == _NULL else flag == "t",
+        device=_ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), device),
+    )
+
+
+def checked_readings(batch: ImportBatch, *, limit: int) -> list[CheckedReading] | None:
+    """The first `limit` readings the commit will store, in the file's order, read from the
+    checked file (the upload is not parsed again); None when there is no checked file for the
+    upload as it is now (or the upload is gone: cancelled, purged, imported meanwhile)."""
+    try:
+        lines = checked_lines(batch)
+    except FileNotFoundError:
+        return None
+    if lines is None:
+        return None
+    with closing(lines):  # closes the file without reading the rest
+        return [checked_reading(line) for line in islice(lines, limit)]
 
 
 # --- storage (PostgreSQL) ------------------------------------------------------------------------

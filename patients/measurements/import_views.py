@@ -14,6 +14,7 @@ from clinics.models import AccessAction, AccessPart, Role
 from patients.imports.base import ImportFormatError
 from patients.imports.generic_csv import CsvHeader
 from patients.measurements.forms import ImportMappingForm, ImportUploadForm
+from patients.measurements.import_selectors import import_preview
 from patients.measurements.services import (
     import_accepts_mapping,
     import_cancel,
@@ -80,6 +81,9 @@ def _detail(request: HttpRequest, scope: Scope, batch_id: int) -> HttpResponse:
             "batch": batch,
             "in_progress": in_progress,
             "processed": cache.get(progress_key(batch.pk), 0) if in_progress else None,
+            "preview": import_preview(batch=batch)
+            if batch.status == ImportStatus.PREVIEWED
+            else None,
             "confirm_url": scope.url("import_confirm", batch_id=batch.pk),
             "cancel_url": scope.url("import_cancel", batch_id=batch.pk),
             "mapping_url": scope.url("import_mapping", batch_id=batch.pk)

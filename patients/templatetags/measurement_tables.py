@@ -1,5 +1,5 @@
 """The rows of the two long tables: the patient list (the clinic dashboard) and a patient's
-readings.
+readings; and of the import preview, which shows readings as the readings table does.
 
 They have 25 to 50 rows on every visit; as Django template markup (a few dozen nodes a row) they
 were most of the pages' time. So each table's rows are one Jinja2 partial
@@ -18,6 +18,7 @@ from django.template import engines
 from django.utils.safestring import SafeString
 
 from patients.kinds import KINDS, Kind
+from patients.measurements.import_store import CheckedReading
 from patients.measurements.selectors import PatientSummary, Sparkline
 from patients.models import MeasurementSource, Patient
 from portal.dates import calendar_days_since, days_ago
@@ -73,4 +74,15 @@ def reading_rows(readings: Iterable[Reading], kind: Kind) -> SafeString:
     sources = {value: str(label) for value, label in MeasurementSource.choices}
     return _render(
         "patients/reading_rows.html", {"readings": readings, "kind": kind, "sources": sources}
+    )
+
+
+@register.simple_tag
+def import_preview_rows(readings: Iterable[CheckedReading]) -> SafeString:
+    """The `<tr>`s of an import preview's new readings, of any kind: kind, time, value (as
+    the readings table shows it), device."""
+    kind_labels = {code: str(kind.label) for code, kind in KINDS.items()}
+    return _render(
+        "patients/import_preview_rows.html",
+        {"readings": readings, "kinds": KINDS, "kind_labels": kind_labels},
     )
