@@ -1,5 +1,6 @@
 # The portal's commands. `make run` and `make test` are the README's quick start.
 SHELL := /bin/bash
+HERE := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -32,12 +33,12 @@ dev-venv: $(VENV)/.dev-installed
 # clone) gets a database of its own rather than one another checkout filled under another key.
 # Its server is DEMO_DATABASE_SERVER when one answers there, otherwise an embedded PostgreSQL
 # in var/postgres (portal/demo_postgres.py); .env remembers which.
-.env: | venv
+.env:
 	@umask 077 && { \
 	  echo "DEMO=true"; \
 	  echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "FIELD_ENCRYPTION_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"; \
-	  $(PY) -m portal.demo_postgres env $(DEMO_DATABASE_SERVER); \
+	  $(PYTHON) $(HERE)portal/demo_postgres.py env $(DEMO_DATABASE_SERVER); \
 	} > .env.new && mv .env.new .env
 	@echo "Wrote .env with generated demo secrets."
 

