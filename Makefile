@@ -1,5 +1,6 @@
 # The portal's commands. `make run` and `make test` are the README's quick start.
 SHELL := /bin/bash
+HERE := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -30,32 +31,43 @@ dev-venv: $(VENV)/.dev-installed
 # DEBUG: the demo shows the portal's own error pages (DEBUG=true in .env for Django's). The
 # database is named with them: its data are encrypted under this key, so a new .env (a new
 # clone) gets a database of its own rather than one another checkout filled under another key.
+# Its server is DEMO_DATABASE_SERVER when one answers there, otherwise an embedded PostgreSQL
+# in var/postgres (portal/demo_postgres.py); .env remembers which.
 .env:
 	@umask 077 && { \
 	  echo "DEMO=true"; \
 	  echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "FIELD_ENCRYPTION_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"; \
-	  echo "DATABASE_URL=$(DEMO_DATABASE_SERVER)/portal_demo_$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(4))')"; \
-	} > .env
+	  $(PYTHON) $(HERE)portal/demo_postgres.py env $(DEMO_DATABASE_SERVER); \
+	} > .env.new && mv .env.new .env
 	@echo "Wrote .env with generated demo secrets."
 
 env: .env
 
-demo: venv .env
-	mkdir -p var/broker var/broker-control var/mail
-	$(PY) -m portal.database
-	$(PY) manage.py migrate --noinput
+# The demo's database on its PostgreSQL (started first when it is the embedded one), migrated
+# and filled with the demo people.
+DEMO_POSTGRES := $(PY) -m portal.demo_postgres
+DEMO_DATA := mkdir -p var/broker var/broker-control var/mail && $(PY) -m portal.database && \
+	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py seed_demo --credentials-out demo-credentials.json
 
-run: demo
-	@echo ""
-	@echo "  Clinic portal:  http://127.0.0.1:$(PORT)/"
-	@echo "  Demo logins:    demo-credentials.json (e-mail, password, TOTP secret per role)"
-	@echo "  Sent e-mail:    var/mail/"
-	@echo ""
+# The embedded PostgreSQL, when started here, is stopped again however the recipe ends.
+demo: venv .env
+	@trap '$(DEMO_POSTGRES) stop' EXIT; $(DEMO_POSTGRES) start && $(DEMO_DATA)
+
+run: venv .env
 	@# The worker and the server run in sessions of their own, so Ctrl-C reaches only this shell,
-	@# which stops both (each with its children) and says so once.
-	@trap 'kill -TERM -- -$$worker -$$server 2>/dev/null; wait; echo "Demo stopped."; exit 0' INT TERM; \
+	@# which stops both (each with its children), then the embedded PostgreSQL if the demo uses
+	@# one (pg_ctl runs it in a session of its own too), and says so once.
+	@trap '$(DEMO_POSTGRES) stop' EXIT; \
+	trap 'kill -TERM -- -$$worker -$$server 2>/dev/null; wait; $(DEMO_POSTGRES) stop; \
+	  trap - EXIT; echo "Demo stopped."; exit 0' INT TERM; \
+	$(DEMO_POSTGRES) start && $(DEMO_DATA) || exit 1; \
+	echo ""; \
+	echo "  Clinic portal:  http://127.0.0.1:$(PORT)/"; \
+	echo "  Demo logins:    demo-credentials.json (e-mail, password, TOTP secret per role)"; \
+	echo "  Sent e-mail:    var/mail/"; \
+	echo ""; \
 	setsid $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=error & worker=$$!; \
 	setsid $(PY) manage.py runserver 127.0.0.1:$(PORT) & server=$$!; \
 	wait

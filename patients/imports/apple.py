@@ -20,10 +20,10 @@ Decisions:
   total (what the Health app shows is a de-duplicated merge; summing every source inflates the
   count 2-4×). One reading per day at local noon, a neutral time away from midnight and DST
   changes, for the catalogue's per-day units;
-- sleep: asleep stages (Core, Deep, REM, Unspecified, and the old plain Asleep; not InBed or
-  Awake) of one source are merged as intervals (no double counting) per night; a night runs from
-  noon to noon and is dated by the day it starts; the source with the most sleep wins; the
-  reading is placed at the night's last wake-up time;
+- sleep: the asleep stages (Core, Deep, REM, Unspecified, and the old plain Asleep; not InBed
+  or Awake) go to `sleep.Nights`, the one rule for a night shared with FHIR: noon to noon on
+  the clock of each record's own startDate offset (not the patient's zone), dated by the day it
+  starts, merged per source, the source with the most sleep, placed at the last wake-up;
 - fractions: body fat and SpO2 are fractions (0.162); values above 1 are already percentages;
 - `line` is the element's position under HealthData (ExportDate is 1), the "record number";
   a daily total carries the number of its first record.
@@ -51,6 +51,7 @@ from patients.kinds import BLOOD_PRESSURE
 from . import archive
 from .base import ImportFormatError, Item, Reading, RowError
 from .common import clean_device, parser, peek, round2
+from .sleep import Nights
 
 FORMAT_CODE = "apple"
 
@@ -156,9 +157,7 @@ class _State:
     daily: dict[tuple[str, datetime.date], dict[str, list]] = field(
         default_factory=lambda: defaultdict(dict)
     )
-    # night → source → list of (start, end)
-    sleep: dict[datetime.date, dict[str, list]] = field(default_factory=lambda: defaultdict(dict))
-    sleep_numbers: dict[datetime.date, int] = field(default_factory=dict)
+    nights: Nights = field(default_factory=Nights)
 
 
 def parse_xml(stream: BinaryIO, tz: datetime.tzinfo) -> Iterator[Item]:
@@ -294,13 +293,10 @@ def _daily(elem: Element, number: int, state: _State, kind: str) -> None:
 def _sleep(elem: Element, number: int, state: _State) -> None:
     if elem.get("value") not in ASLEEP:
         return
-    start = _when(elem.get("startDate")).astimezone(state.tz)
-    end = _when(elem.get("endDate")).astimezone(state.tz)
-    if end <= start:
-        return
-    night = (start - datetime.timedelta(hours=12)).date()
-    state.sleep[night].setdefault(elem.get("sourceName") or "", []).append((start, end))
-    state.sleep_numbers.setdefault(night, number)
+    # As written, in the record's own offset: sleep.Nights reads the night on that clock.
+    start = _when(elem.get("startDate"))
+    end = _when(elem.get("endDate"))
+    state.nights.add(start, end, source=elem.get("sourceName") or "", number=number)
 
 
 def _finish(state: _State) -> Iterator[Item]:
@@ -312,21 +308,7 @@ def _finish(state: _State) -> Iterator[Item]:
         yield Reading(
             number, kind, noon, value=total.to_integral_value(), device=clean_device(source)
         )
-    for night, per_source in sorted(state.sleep.items()):
-        nights = []
-        for source, intervals in per_source.items():
-            merged = _merge(intervals)
-            seconds = sum((end - start).total_seconds() for start, end in merged)
-            nights.append((seconds, merged[-1][1], source))
-        seconds, woke, source = max(nights)
-        hours = round2(Decimal(seconds) / 3600)
-        yield Reading(
-            state.sleep_numbers[night],
-            "sleep_duration",
-            woke,
-            value=hours,
-            device=clean_device(source),
-        )
+    yield from state.nights.readings()
 
 
 def _bp_reading(start: str, entry: _BloodPressure) -> Item:
@@ -349,13 +331,3 @@ def _bp_reading(start: str, entry: _BloodPressure) -> Item:
             _("A blood pressure record cannot be read: “%(value)s”.")
             % {"value": f"{entry.systolic}/{entry.diastolic} {start}"[:60]},
         )
-
-
-def _merge(intervals: list[tuple[datetime.datetime, datetime.datetime]]) -> list:
-    merged: list[list[datetime.datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return merged

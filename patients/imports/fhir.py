@@ -12,6 +12,11 @@ the older 55284-4) with components 8480-6, 8462-4, 8867-4 and the local `irregul
 not store (height, respiratory rate...) and other resource types are skipped silently, as the
 Apple import skips types it does not store. Units are UCUM and converted to the catalogue's.
 
+Times keep the offset they were written in. A value over an effectivePeriod is placed at its
+start, except a day's total (at local noon of the start's day, like the Apple and Withings
+totals) and a night's sleep (93832-4), which follows the one rule for a night in `sleep`: at the
+period's end, the last wake-up, as the Apple Health import places the same night.
+
 Hostile input: more than MAX_JSON_BYTES is refused before parsing; NaN/Infinity, invalid JSON,
 nesting deeper than MAX_DEPTH (Python's parser would otherwise hit its recursion limit) and
 numbers with thousands of digits are each an ImportFormatError.
@@ -43,6 +48,8 @@ from patients.kinds import (
 from .base import ImportFormatError, Item, Reading, RowError
 from .common import clean_device, parser, read_capped, round2
 from .dates import NOON, aware
+from .sleep import KIND as SLEEP_KIND
+from .sleep import night_measured_at
 
 FORMAT_CODE = "fhir"
 MAX_JSON_BYTES = 50 * 1024 * 1024
@@ -237,7 +244,10 @@ def _effective(
     value = observation.effectiveDateTime or observation.effectiveInstant
     period = observation.effectivePeriod
     if value is None and period is not None:
-        value = period.start or period.end
+        if kind == SLEEP_KIND:
+            value = night_measured_at(period.start, period.end)
+        else:
+            value = period.start or period.end
         if kind in DAILY_KINDS and isinstance(value, datetime.datetime):
             # A day's total over a period: at local noon, like the Apple and Withings totals.
             value = value.astimezone(tz).date()
