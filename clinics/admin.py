@@ -125,6 +125,9 @@ class UserAdmin(OperatorLoggedAdmin, BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email",)}),)
     readonly_fields = ["last_login", "date_joined"]
+    # A plain multiple select: Django's filter widget labels a role-less <span> with aria-label,
+    # which assistive technology ignores (axe-core: aria-prohibited-attr, serious).
+    filter_horizontal = ()
 
     def get_urls(self) -> list:
         return [url for url in super().get_urls() if url.name != "auth_user_password_change"]

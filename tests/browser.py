@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright
 
 if TYPE_CHECKING:
     pass
@@ -58,3 +58,54 @@ class ConsoleWatcher:
     @property
     def csp_violations(self) -> list[str]:
         return [e for e in self.errors if "Content Security Policy" in e]
+
+
+# axe-core, vendored for the tests only (tests/vendor/README.md): never served by the portal.
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+# The impacts a page must not have; "moderate" and "minor" findings are advice, not failures.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+_AXE_RUN = """async (impacts) => {
+  const results = await axe.run(document, {resultTypes: ["violations"]});
+  return results.violations
+    .filter((v) => impacts.includes(v.impact))
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                  targets: v.nodes.map((n) => n.target.join(" "))}));
+}"""
+
+
+def install_axe(context: BrowserContext) -> None:
+    """Make `axe` available on every page of the context.
+
+    An init script, because the pages' CSP (script-src 'self') refuses what
+    `page.add_script_tag` inserts: an inline script. Init scripts are the browser's own and
+    outside the page's CSP, so the pages are checked under the policy they are served with.
+    """
+    context.add_init_script(path=AXE_SCRIPT)
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations of the page, one readable line each."""
+    found = page.evaluate(_AXE_RUN, list(BLOCKING_IMPACTS))
+    return [f"{v['id']} ({v['impact']}: {v['help']}) at {', '.join(v['targets'])}" for v in found]
+
+
+# An aria-describedby or aria-labelledby naming an id that is not in the page describes nothing
+# (axe-core accepts it as long as one of the ids exists).
+_DANGLING_ARIA_REFERENCES = """() => [...document.querySelectorAll(
+    "[aria-describedby], [aria-labelledby]")].flatMap((el) =>
+  ["aria-describedby", "aria-labelledby"].flatMap((attr) =>
+    (el.getAttribute(attr) || "").split(/\\s+/).filter((id) => id && !document.getElementById(id))
+      .map((id) => `${el.tagName.toLowerCase()}[name=${el.getAttribute("name")}] ${attr}=${id}`)))
+"""
+
+
+def dangling_aria_references(page: Page) -> list[str]:
+    return page.evaluate(_DANGLING_ARIA_REFERENCES)
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the window (0: no horizontal scrolling)."""
+    return page.evaluate(
+        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+    )
