@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 DEMO_DATABASE_SERVER ?= postgres://postgres@127.0.0.1:5432
 
-.PHONY: run test check bench venv dev-venv env demo messages clean
+.PHONY: run test check bench venv dev-venv env demo messages clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -57,7 +57,8 @@ demo: venv .env
 
 run: venv .env
 	@# The worker and the server run in sessions of their own, so Ctrl-C reaches only this shell,
-	@# which stops both (each with its children), then the embedded PostgreSQL if the demo uses
+	@# which stops both (each with its children; the worker's own "Warm shutdown" line is left
+	@# out), then the embedded PostgreSQL if the demo uses
 	@# one (pg_ctl runs it in a session of its own too), and says so once.
 	@trap '$(DEMO_POSTGRES) stop' EXIT; \
 	trap 'kill -TERM -- -$$worker -$$server 2>/dev/null; wait; $(DEMO_POSTGRES) stop; \
@@ -68,7 +69,8 @@ run: venv .env
 	echo "  Demo logins:    demo-credentials.json (e-mail, password, TOTP secret per role)"; \
 	echo "  Sent e-mail:    var/mail/"; \
 	echo ""; \
-	setsid $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=error & worker=$$!; \
+	setsid $(VENV)/bin/celery -A portal worker --beat --pool=solo --loglevel=error \
+	  > >(grep --line-buffered -v 'Warm shutdown') 2>&1 & worker=$$!; \
 	setsid $(PY) manage.py runserver 127.0.0.1:$(PORT) & server=$$!; \
 	wait
 
@@ -84,6 +86,10 @@ test: dev-venv
 bench: dev-venv
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py $(BENCH_ARGS)
+
+# The README's screenshots (docs/screenshots/), from the demo `make run` serves on PORT.
+screenshots: dev-venv
+	$(PY) docs/screenshots.py --url http://127.0.0.1:$(PORT)
 
 # Production settings for the deploy check: secrets made up on the spot, never used.
 check: dev-venv

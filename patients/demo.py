@@ -33,6 +33,8 @@ PATIENTS = {
     ),
 }
 HISTORY_DAYS = 120
+# Who stopped measuring how many days ago, so the triage has a missing-readings case to show.
+STOPPED_MEASURING = {("Joke", "Bakker"): 5, ("Kees", "Smit"): 9}
 
 
 def patients_demo_seed(seeded: SeededClinic) -> list[dict]:
@@ -60,13 +62,13 @@ def _patient(seeded: SeededClinic, given: str, family: str, born: datetime.date)
         )
         record.user = user
         record.save(update_fields=["user"])
-    seed_measurement_history(record)
+    seed_measurement_history(record, stopped_days_ago=STOPPED_MEASURING.get((given, family), 0))
     entry = demo_login(user, "patient", clinic, with_device=demo.requires_patient_mfa)
     entry["patient_id"] = record.pk
     return entry
 
 
-def seed_measurement_history(patient: Patient) -> int:
+def seed_measurement_history(patient: Patient, *, stopped_days_ago: int = 0) -> int:
     """Home readings of the last months: blood pressure mornings and evenings, weight, pulse.
 
     Deterministic per patient and anchored to today, so a second run on the same day adds
@@ -79,7 +81,7 @@ def seed_measurement_history(patient: Patient) -> int:
     weight = Decimal(rng.randint(600, 1050)) / 10
     drift = rng.choice((-1, 0, 1))  # some improve, some get worse
     readings = []
-    for days_ago in range(HISTORY_DAYS, 0, -1):
+    for days_ago in range(HISTORY_DAYS, stopped_days_ago, -1):
         day = today - datetime.timedelta(days=days_ago)
         trend = drift * (HISTORY_DAYS - days_ago) / 12
         for hour in (7, 21):
