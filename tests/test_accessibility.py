@@ -111,6 +111,7 @@ NOT_PAGES: dict[str, str] = {
 # same form under a navigation every other page checks), except where only a session sees one.
 VISITOR_OF_PUBLIC_PAGE = {"account_logout": PROFESSIONAL}
 
+
 @dataclass(frozen=True)
 class PageState:
     """One page as one kind of visitor sees it; `submit_form_with` submits the form holding
