@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -48,18 +49,29 @@ def sign_in(page: Page, base: str, login: dict) -> None:
     page.fill("input[name=password]", login["password"])
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r"/mfa/"))
-    page.fill("input[name=code]", totp(login["totp_secret"]))
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/patients/"))
+    # A code is accepted once: signed in again within its 30 seconds, wait for the next one.
+    for _attempt in range(2):
+        page.fill("input[name=code]", totp(login["totp_secret"]))
+        page.locator("main form button[type=submit]").first.click()
+        try:
+            page.wait_for_url(re.compile(r"/patients/"), timeout=5000)
+            return
+        except PlaywrightTimeout:
+            time.sleep(31 - time.time() % 30)
+    raise SystemExit("The second factor was not accepted: is the clock right?")
 
 
-def shoot(page: Page, url: str, name: str, out: Path) -> None:
+def shoot(page: Page, url: str, name: str, out: Path, element: str = "") -> None:
+    """The whole page, or only `element` (a CSS selector) where the page is long."""
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.goto(url)
         page.wait_for_load_state("networkidle")
         path = out / f"{name}-{size}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if element:
+            page.locator(element).screenshot(path=str(path))
+        else:
+            page.screenshot(path=str(path), full_page=True)
         print(f"  {path.relative_to(ROOT)}")
 
 
@@ -84,9 +96,8 @@ def main() -> None:
         page.goto(f"{base}/patients/")
         overview = page.locator("table tbody th a").first.get_attribute("href")
         shoot(page, base + overview, "patient-overview", args.out)
-        shoot(
-            page, f"{base}{overview}measurements/?kind=blood_pressure&period=90d", "chart", args.out
-        )
+        chart = f"{base}{overview}measurements/?kind=blood_pressure&period=90d"
+        shoot(page, chart, "chart", args.out, element="figure.measurement-chart")
         browser.close()
 
 

@@ -182,6 +182,14 @@ class Sparkline:
     means: list[float]
     second: list[float] | None = None
 
+    @property
+    def low(self) -> float:
+        return min(self.means)
+
+    @property
+    def high(self) -> float:
+        return max(self.means)
+
 
 def _direction(newer: float | Decimal, older: float | Decimal, decimals: int) -> int:
     # Rounded to what the dashboard shows (half up, like `fixed`): a change it cannot show is
