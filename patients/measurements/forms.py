@@ -13,6 +13,17 @@ from patients.measurements.validation import measured_at_problem, reading_proble
 from patients.models import RuleType
 
 
+class DecimalInput(forms.DecimalField):
+    """A decimal in the user's language: "81,5" in Dutch, "81.5" in English (a point is read
+    in Dutch too). A text field with the decimal keypad, not `type=number`: browsers read a
+    number field by their own locale, and one in Dutch with an English browser dropped the
+    comma ("81,5" became 815)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(localize=True, **kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+
+
 class MeasurementForm(forms.Form):
     """Manual entry: blood pressure as systolic/diastolic/pulse, every other kind as one value."""
 
@@ -22,7 +33,7 @@ class MeasurementForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
-    value = forms.DecimalField(label=_("Value"), required=False, max_digits=9, decimal_places=3)
+    value = DecimalInput(label=_("Value"), required=False, max_digits=9, decimal_places=3)
     systolic = forms.IntegerField(label=_("Systolic (upper) mmHg"), required=False)
     diastolic = forms.IntegerField(label=_("Diastolic (lower) mmHg"), required=False)
     pulse = forms.IntegerField(label=_("Pulse /min"), required=False)
@@ -218,22 +229,22 @@ KIND_UNITS = {code: kind.unit_display for code, kind in KINDS.items()}
 class ThresholdRuleForm(forms.Form):
     kind = forms.ChoiceField(label=_("Measurement"), choices=kind_choices)
     rule_type = forms.ChoiceField(label=_("Rule"), choices=RuleType.choices)
-    limit = forms.DecimalField(
+    limit = DecimalInput(
         label=_("Limit (for blood pressure: systolic)"), required=False, max_digits=9,
         decimal_places=2,
     )  # fmt: skip
-    limit_diastolic = forms.DecimalField(
+    limit_diastolic = DecimalInput(
         label=_("Diastolic limit (blood pressure only)"), required=False, max_digits=9,
         decimal_places=2,
     )  # fmt: skip
-    baseline = forms.DecimalField(
+    baseline = DecimalInput(
         label=_("Baseline"),
         required=False,
         max_digits=9,
         decimal_places=2,
         help_text=_("Empty: the mean of the last 30 days."),
     )
-    max_change = forms.DecimalField(
+    max_change = DecimalInput(
         label=_("Largest allowed change"), required=False, max_digits=9, decimal_places=2
     )
     days = forms.IntegerField(

@@ -310,3 +310,18 @@ def test_chart_points_are_rounded_half_up(db, patient_a):
     add_measurement(patient_a, 1, kind="weight", value=Decimal("77.85"))
     chart, _stats = chart_and_stats(patient=patient_a, kind="weight", since=None)
     assert chart["series"][0]["mean"] == [77.9]
+
+
+@pytest.mark.parametrize(("language", "typed"), [("nl", "81,5"), ("nl", "81.5"), ("en", "81.5")])
+def test_a_decimal_is_typed_in_the_users_language(client_for, alice, patient_a, language, typed):
+    """A Dutch decimal comma is read as a comma, never dropped (81,5 is not 815)."""
+    client = client_for(alice)
+    client.post(reverse("set_language"), {"language": language, "next": "/"})
+    form = client.get(reverse("patients:measurement_add", args=[patient_a.pk])).content.decode()
+    assert re.search(r'<input type="text" name="value"[^>]*inputmode="decimal"', form)
+    response = client.post(
+        reverse("patients:measurement_add", args=[patient_a.pk]),
+        {"kind": "weight", "measured_at": f"{timezone.localdate():%Y-%m-%d}T00:01", "value": typed},
+    )
+    assert response.status_code == 302
+    assert Measurement.objects.get(patient=patient_a).value == Decimal("81.5")
