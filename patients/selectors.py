@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from clinics.models import AccessLogEntry, Clinic, User
@@ -45,6 +45,18 @@ def patient_list(*, clinic: Clinic, search: str = "") -> QuerySet[Patient]:
 
 
 DASHBOARD_SORTS = ("attention", "number", "alerts", "last_reading")
+
+
+def dashboard_patient_count(
+    *, clinic: Clinic, search: str = "", only_with_alerts: bool = False
+) -> int:
+    """How many patients `dashboard_patients` lists, counted without its per-patient triage
+    (a COUNT of the annotated list would build and plan the triage a second time)."""
+    patients = patient_list(clinic=clinic, search=search)
+    if only_with_alerts:
+        open_alerts = Alert.objects.for_clinic(clinic).open().filter(patient=OuterRef("pk"))
+        patients = patients.filter(Exists(open_alerts))
+    return patients.count()
 
 
 def dashboard_patients(

@@ -28,13 +28,14 @@ from patients.record_access import (
 from patients.selectors import (
     access_log_for_patient_user,
     account_link_of,
+    dashboard_patient_count,
     dashboard_patients,
     patient_list,
     patient_records_of_user,
     pending_invitation_of,
 )
 from patients.services import patient_create, patient_invite, patient_update
-from portal.http import posted_data
+from portal.http import CountedPaginator, posted_data
 
 RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
 
@@ -54,16 +55,21 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
     shows_measurements = _list_part(request) == AccessPart.MEASUREMENTS
     triage = Triage.for_clinic(request.clinic.pk) if shows_measurements else None
     if triage is not None:
+        only_with_alerts = filters.get("alerts", False)
         patients = dashboard_patients(
             clinic=request.clinic,
             triage=triage,
             search=search,
-            only_with_alerts=filters.get("alerts", False),
+            only_with_alerts=only_with_alerts,
             sort=filters.get("sort") or "attention",
         )
+        count = dashboard_patient_count(
+            clinic=request.clinic, search=search, only_with_alerts=only_with_alerts
+        )
+        paginator = CountedPaginator(patients, 25, count=count)
     else:
-        patients = patient_list(clinic=request.clinic, search=search)
-    page = Paginator(patients, 25).get_page(request.GET.get("page"))
+        paginator = Paginator(patient_list(clinic=request.clinic, search=search), 25)
+    page = paginator.get_page(request.GET.get("page"))
     shown = list(page)
     summaries = (
         dashboard_summaries(clinic_id=request.clinic.pk, patients=shown, triage=triage)

@@ -141,8 +141,8 @@ CROSS JOIN LATERAL (
     SELECT sum(d.recent_sum) / nullif(sum(d.recent_n), 0) AS recent,
            sum(d.before_sum) / nullif(sum(d.before_n), 0) AS before,
            array_agg(d.day - %(first_day)s::date ORDER BY d.day) AS days,
-           array_agg(round(d.mean, 2) ORDER BY d.day) AS means,
-           array_agg(round(d.second_mean, 2) ORDER BY d.day) AS second_means
+           array_agg(round(d.mean, 2)::float8 ORDER BY d.day) AS means,
+           array_agg(round(d.second_mean, 2)::float8 ORDER BY d.day) AS second_means
     FROM (
         SELECT (m.measured_at AT TIME ZONE %(tz)s)::date AS day,
                avg(coalesce(m.systolic, m.value)) AS mean,
@@ -202,15 +202,13 @@ def _direction(newer: float | Decimal, older: float | Decimal, decimals: int) ->
 
 
 def _sparkline(
-    code: str, days: list[int] | None, means: list[Decimal], second: list[Decimal | None]
+    code: str, days: list[int] | None, means: list[float], second: list[float | None]
 ) -> Sparkline | None:
+    # Floats from the database (float8): a sparkline needs no exact decimals, and 2,000
+    # Decimals a page cost more to load than the statement took.
     if not days:
         return None
-    return Sparkline(
-        days,
-        [float(v) for v in means],
-        [float(v) for v in second] if code == BLOOD_PRESSURE else None,
-    )
+    return Sparkline(days, means, second if code == BLOOD_PRESSURE else None)
 
 
 def dashboard_summaries(
@@ -273,7 +271,9 @@ def dashboard_summaries(
             )
             for p in patients
         }
-    alerts = open_alerts_by_patient(clinic_id=clinic_id, patient_ids=[p.pk for p in patients])
+    # Only the patients the list counted open alerts for (none on most pages: no query).
+    alerted = [p.pk for p in patients if getattr(p, "open_alert_count", 1)]
+    alerts = open_alerts_by_patient(clinic_id=clinic_id, patient_ids=alerted) if alerted else {}
     summaries = {}
     for p in patients:
         crossed = triage.out_of_range(p.holding_rule_ids)
