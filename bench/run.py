@@ -379,32 +379,25 @@ WITH rules AS (  -- the clinic's active triage rules (as patients.measurements.a
     WHERE r.clinic_id = %(clinic)s AND r.is_active
       AND r.rule_type IN ('upper', 'lower', 'no_reading')
 ),
-triaged AS (
+triaged AS (  -- the newest reading per kind is a row of patients_latestreading (triggers)
     SELECT p.id, p.given_name, p.family_name, p.date_of_birth, p.user_id,
-           (SELECT m.measured_at FROM patients_measurement m WHERE m.patient_id = p.id
-            ORDER BY m.measured_at DESC LIMIT 1) AS last_reading_at,
+           (SELECT max(l.measured_at) FROM patients_latestreading l
+            WHERE l.patient_id = p.id) AS last_reading_at,
            (SELECT count(*) FROM patients_alert a
             WHERE a.patient_id = p.id AND a.acknowledged_at IS NULL) AS open_alerts,
            ARRAY(  -- the patient's effective rules that hold now
                SELECT r.id FROM rules r
+               LEFT JOIN patients_latestreading l ON l.patient_id = p.id AND l.kind = r.kind
                WHERE (r.patient_id = p.id OR (r.patient_id IS NULL AND NOT EXISTS (
                         SELECT 1 FROM rules o WHERE o.patient_id = p.id AND o.kind = r.kind
                           AND o.rule_type = r.rule_type)))
                  AND CASE WHEN r.rule_type = 'no_reading' THEN
-                        p.user_id IS NOT NULL AND NOT EXISTS (
-                            SELECT 1 FROM patients_measurement m
-                            WHERE m.patient_id = p.id AND m.kind = r.kind
-                              AND m.measured_at >= %(now)s - r.days * interval '1 day')
-                     ELSE EXISTS (
-                        SELECT 1 FROM (
-                            SELECT m.value, m.systolic, m.diastolic FROM patients_measurement m
-                            WHERE m.patient_id = p.id AND m.kind = r.kind
-                            ORDER BY m.measured_at DESC LIMIT 1) l
-                        WHERE CASE WHEN r.rule_type = 'upper'
-                              THEN coalesce(l.systolic, l.value) > r.limit
-                                   OR l.diastolic > r.limit_diastolic
-                              ELSE coalesce(l.systolic, l.value) < r.limit
-                                   OR l.diastolic < r.limit_diastolic END)
+                        p.user_id IS NOT NULL AND (l.measured_at IS NULL
+                            OR l.measured_at < %(now)s - r.days * interval '1 day')
+                     WHEN r.rule_type = 'upper' THEN
+                        coalesce(l.systolic, l.value) > r.limit OR l.diastolic > r.limit_diastolic
+                     ELSE
+                        coalesce(l.systolic, l.value) < r.limit OR l.diastolic < r.limit_diastolic
                      END
            ) AS holding
     FROM patients_patient p WHERE p.clinic_id = %(clinic)s
