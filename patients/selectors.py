@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator, Sequence
+from typing import overload
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from clinics.models import AccessLogEntry, Clinic, User
 from clinics.selectors import access_log_in_period
 from patients.measurements.alerts import Triage
 from patients.models import (
     Alert,
-    LatestReading,
     Patient,
     PatientInvitation,
     PatientNameToken,
@@ -59,6 +59,98 @@ def dashboard_patient_count(
     return patients.count()
 
 
+# The dashboard's list in one statement: the clinic's patients (or a search's matches) with
+# their open-alert count and last reading (each one hashed pass over the clinic's open alerts
+# and newest readings, not a probe per patient) and the rules that hold for them
+# (`Triage.holding_sql`), sorted and paged. Built by the ORM, the same list cost more to
+# build and compile than to run, on every dashboard request. Every table is held to the clinic.
+_DASHBOARD_LIST_SQL = """
+SELECT * FROM (
+    SELECT p.id, p.clinic_id, p.given_name, p.family_name, p.date_of_birth, p.user_id,
+           coalesce(a.n, 0) AS open_alert_count, l.last_reading_at,
+           {holding} AS holding_rule_ids
+    FROM patients_patient p
+    LEFT JOIN (
+        SELECT patient_id, count(*) AS n FROM patients_alert
+        WHERE clinic_id = %s AND acknowledged_at IS NULL GROUP BY patient_id
+    ) a ON a.patient_id = p.id
+    LEFT JOIN (
+        SELECT patient_id, max(measured_at) AS last_reading_at FROM patients_latestreading
+        WHERE clinic_id = %s GROUP BY patient_id
+    ) l ON l.patient_id = p.id
+    WHERE p.clinic_id = %s {matching}
+) listed
+{only_with_alerts}
+ORDER BY {order}
+LIMIT %s OFFSET %s
+"""
+_DASHBOARD_ORDER = {
+    # Who needs attention first: an open alert or a rule that holds; most open alerts first,
+    # then longest without a reading; then everyone else by patient number.
+    "attention": "(open_alert_count > 0 OR cardinality(holding_rule_ids) > 0) DESC, "
+    "open_alert_count DESC, last_reading_at ASC NULLS FIRST, id",
+    "number": "id",
+    "alerts": "open_alert_count DESC, id",
+    # Longest without a reading first: those need a call.
+    "last_reading": "last_reading_at ASC NULLS FIRST, id",
+}
+
+
+class DashboardList(Sequence):
+    """The professional's dashboard list, sliced by a paginator: each slice is one statement
+    (`_DASHBOARD_LIST_SQL`) returning that page's patients, each with `open_alert_count`,
+    `last_reading_at` and `holding_rule_ids` (the rules of `triage` that hold for them now);
+    its length is `dashboard_patient_count`'s."""
+
+    def __init__(
+        self, *, clinic: Clinic, triage: Triage, search: str, only_with_alerts: bool, sort: str
+    ) -> None:
+        self.clinic, self.triage, self.search = clinic, triage, search
+        self.only_with_alerts, self.sort = only_with_alerts, sort
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = dashboard_patient_count(
+                clinic=self.clinic, search=self.search, only_with_alerts=self.only_with_alerts
+            )
+        return self._count
+
+    def __iter__(self) -> Iterator[Patient]:
+        return iter(self[0 : len(self)])  # one statement, not one per patient
+
+    @overload
+    def __getitem__(self, index: int) -> Patient: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Patient]: ...
+    def __getitem__(self, index: int | slice) -> Patient | list[Patient]:
+        if isinstance(index, int):
+            return self._page(offset=index, limit=1)[0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("A dashboard page is a plain slice.")
+        return self._page(offset=start, limit=max(stop - start, 0))
+
+    def _page(self, *, offset: int, limit: int) -> list[Patient]:
+        holding, holding_params = self.triage.holding_sql("p")
+        matching, matching_params = "", []
+        if self.search:
+            found = patient_list(clinic=self.clinic, search=self.search)
+            if found.query.is_empty():  # no name token to look for
+                return []
+            sql, search_params = found.values("id").query.sql_with_params()
+            matching, matching_params = f"AND p.id IN ({sql})", list(search_params)
+        statement = _DASHBOARD_LIST_SQL.format(
+            holding=holding,
+            matching=matching,
+            only_with_alerts="WHERE open_alert_count > 0" if self.only_with_alerts else "",
+            order=_DASHBOARD_ORDER.get(self.sort, _DASHBOARD_ORDER["attention"]),
+        )
+        clinic = self.clinic.pk
+        params = [*holding_params, clinic, clinic, clinic, *matching_params, limit, offset]
+        return list(Patient.objects.raw(statement, params))
+
+
 def dashboard_patients(
     *,
     clinic: Clinic,
@@ -66,53 +158,17 @@ def dashboard_patients(
     search: str = "",
     only_with_alerts: bool = False,
     sort: str = "attention",
-) -> QuerySet[Patient]:
-    """The professional's dashboard list: patients with their open-alert count, last reading
-    time and the rules that hold for them now (`triage`), computed in SQL, so filtering, sorting
-    and pagination happen in the database.
+) -> DashboardList:
+    """The professional's dashboard list, for a paginator: patients with their open-alert
+    count, last reading time and the rules that hold for them now (`triage`), filtered, sorted
+    and paged in the database.
 
     By default the patients who need attention come first: an open alert, a latest value
     outside a limit or no reading for longer than a rule allows; most open alerts first, then
     longest without a reading; then everyone else by patient number.
     """
-    open_alerts = (
-        Alert.objects.for_clinic(clinic)
-        .open()
-        .filter(patient=OuterRef("pk"))
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    # The newest of the patient's newest reading per kind (LatestReading, kept by the database).
-    last_reading = (
-        LatestReading.objects.for_clinic(clinic)
-        .filter(patient=OuterRef("pk"))
-        .order_by("-measured_at")
-        .values("measured_at")[:1]
-    )
-    patients = patient_list(clinic=clinic, search=search).annotate(
-        open_alert_count=Coalesce(Subquery(open_alerts), 0),
-        last_reading_at=Subquery(last_reading),
-        holding_rule_ids=triage.holding_rule_ids(),
-    )
-    if only_with_alerts:
-        patients = patients.filter(open_alert_count__gt=0)
-    if sort == "alerts":
-        return patients.order_by("-open_alert_count", "id")
-    if sort == "last_reading":
-        # Longest without a reading first: those need a call.
-        return patients.order_by(F("last_reading_at").asc(nulls_first=True), "id")
-    if sort == "number":
-        return patients.order_by("id")
-    needs_attention = Q(open_alert_count__gt=0) | ~Q(holding_rule_ids=[])
-    return patients.annotate(
-        attention_first=Case(When(needs_attention, then=Value(0)), default=Value(1))
-    ).order_by(
-        "attention_first",
-        "-open_alert_count",
-        F("last_reading_at").asc(nulls_first=True),
-        "id",
+    return DashboardList(
+        clinic=clinic, triage=triage, search=search, only_with_alerts=only_with_alerts, sort=sort
     )
 
 

@@ -28,14 +28,13 @@ from patients.record_access import (
 from patients.selectors import (
     access_log_for_patient_user,
     account_link_of,
-    dashboard_patient_count,
     dashboard_patients,
     patient_list,
     patient_records_of_user,
     pending_invitation_of,
 )
 from patients.services import patient_create, patient_invite, patient_update
-from portal.http import CountedPaginator, posted_data
+from portal.http import posted_data
 
 RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
 
@@ -63,10 +62,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
             only_with_alerts=only_with_alerts,
             sort=filters.get("sort") or "attention",
         )
-        count = dashboard_patient_count(
-            clinic=request.clinic, search=search, only_with_alerts=only_with_alerts
-        )
-        paginator = CountedPaginator(patients, 25, count=count)
+        paginator = Paginator(patients, 25)
     else:
         paginator = Paginator(patient_list(clinic=request.clinic, search=search), 25)
     page = paginator.get_page(request.GET.get("page"))

@@ -83,9 +83,6 @@ def recent_reading(rule: ThresholdRule, now: datetime.datetime) -> Q:
 TRIAGE_RULE_TYPES = (RuleType.UPPER, RuleType.LOWER, RuleType.NO_READING)
 
 
-_PATIENT = '"patients_patient"'  # the table `holding_rule_ids` annotates
-
-
 @dataclass(frozen=True)
 class Triage:
     """Which of the clinic's rules hold for a patient now, as one expression on a `Patient`
@@ -109,12 +106,18 @@ class Triage:
         return cls(clinic_id, now or timezone.now(), {r.pk: r for r in rules})
 
     def holding_rule_ids(self) -> RawSQL:
-        """Per patient: the ids of their effective rules that hold now (an empty array if none).
+        """Per patient: the ids of their effective rules that hold now (an empty array if none),
+        as an annotation of a top-level `Patient` queryset (it names the table)."""
+        sql, params = self.holding_sql('"patients_patient"')
+        return RawSQL(sql, params, output_field=ArrayField(BigIntegerField()))  # noqa: S611
 
-        An annotation of a top-level `Patient` queryset (it names the table). Each rule's test
-        is the ORM's SQL for the clinic's newest readings that cross it (`_holding_patients`),
-        joined here as plain SQL: built as a tree of Case/When/Q expressions the same test
-        cost the dashboard more to compile, twice a request, than the database took to run it.
+    def holding_sql(self, patient: str) -> tuple[str, list[object]]:
+        """`holding_rule_ids` as SQL over the patient row `patient` (a table name or alias).
+
+        Each rule's test is the ORM's SQL for the clinic's newest readings that cross it
+        (`_holding_patients`), joined here as plain SQL: built as a tree of Case/When/Q
+        expressions the same test cost the dashboard more to compile than to run. Every value
+        is a parameter; the SQL text is the ORM compiler's, `patient` and rule ids (ints).
         """
         overriding: dict[tuple[str, str], list[int]] = {}
         for rule in self.rules.values():
@@ -128,21 +131,18 @@ class Triage:
                 continue
             subquery, subquery_params = holding.query.sql_with_params()
             if rule.patient_id is not None:
-                applies, applies_params = f"{_PATIENT}.id = %s", [rule.patient_id]
+                applies, applies_params = f"{patient}.id = %s", [rule.patient_id]
             else:  # a clinic default, unless the patient has their own rule of its kind and type
-                applies = f"NOT ({_PATIENT}.id = ANY(%s::bigint[]))"
+                applies = f"NOT ({patient}.id = ANY(%s::bigint[]))"
                 applies_params = [overriding.get((rule.kind, rule.rule_type), [])]
             if rule.rule_type == RuleType.NO_READING:  # patients with an account, no recent one
-                holds = f"{_PATIENT}.user_id IS NOT NULL AND {_PATIENT}.id NOT IN ({subquery})"
+                holds = f"{patient}.user_id IS NOT NULL AND {patient}.id NOT IN ({subquery})"
             else:
-                holds = f"{_PATIENT}.id IN ({subquery})"
+                holds = f"{patient}.id IN ({subquery})"
             cases.append(f"CASE WHEN {applies} AND {holds} THEN {int(rule.pk)} END")
             params += [*applies_params, *subquery_params]
         array = f"ARRAY[{', '.join(cases)}]::bigint[]" if cases else "ARRAY[]::bigint[]"
-        # Every value is a parameter; the SQL text is the ORM compiler's and rule ids (ints).
-        return RawSQL(  # noqa: S611
-            f"array_remove({array}, NULL)", params, output_field=ArrayField(BigIntegerField())
-        )
+        return f"array_remove({array}, NULL)", params
 
     def _holding_patients(self, rule: ThresholdRule) -> QuerySet | None:
         """The clinic's patients whose newest reading of the rule's kind crosses it or, for a

@@ -12,8 +12,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from patients.measurements.alerts import Triage, alert_acknowledge, rule_create
-from patients.models import Alert, RuleType
+from patients.measurements.alerts import Triage, alert_acknowledge, alerts_evaluate, rule_create
+from patients.models import Alert, Measurement, RuleType
 from patients.selectors import dashboard_patients
 from patients.tests.factories import PatientFactory, add_measurement
 
@@ -55,9 +55,6 @@ def test_patients_who_need_attention_come_first_with_the_reason_in_words(
     add_measurement(patient_a, 5, kind="blood_pressure", systolic=120, diastolic=80)  # overdue
     for patient in (acknowledged, alerting):
         add_measurement(patient, 0.1, kind="blood_pressure", systolic=170, diastolic=100)
-    from patients.measurements.alerts import alerts_evaluate
-    from patients.models import Measurement
-
     for patient in (acknowledged, alerting):
         alerts_evaluate(patient=patient, measurements=Measurement.objects.filter(patient=patient))
     alert_acknowledge(clinic=clinic_a, actor=alice, alert=Alert.objects.get(patient=acknowledged))
@@ -153,3 +150,25 @@ def test_the_legend_explains_the_trend(client_for, alice, patient_a):
     add_measurement(patient_a, 1, kind="weight", value=Decimal("80"))
     page = client_for(alice).get(reverse("patients:list")).content.decode()
     assert "vorige week" in page or "week ervoor" in page
+
+
+def test_the_list_pages_searches_and_filters_in_one_statement_a_page(
+    client_for, alice, clinic_a, patient_a
+):
+    """25 a page, page 2 holds the rest; a name search and the open-alerts filter narrow the
+    same list; another clinic's patients never appear."""
+    PatientFactory.create_batch(27, clinic=clinic_a)
+    PatientFactory(clinic=clinic_a, given_name="Zoë", family_name="Zwartjes")
+    client = client_for(alice)
+    _response, first = listed(client)
+    _response, second = listed(client, page=2)
+    assert len(first) == 25 and len(second) == 4 and not set(first) & set(second)
+    _response, found = listed(client, q="Zwartjes")
+    assert [p.family_name for p in found] == ["Zwartjes"]
+    _response, nobody = listed(client, q="Nergens")
+    assert nobody == []
+    upper_bp(clinic_a, alice)
+    add_measurement(patient_a, 0.1, kind="blood_pressure", systolic=170, diastolic=100)
+    alerts_evaluate(patient=patient_a, measurements=Measurement.objects.filter(patient=patient_a))
+    _response, alerting = listed(client, alerts="on")
+    assert alerting == [patient_a]
