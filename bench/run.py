@@ -438,12 +438,12 @@ PATIENT_FLOOR = [
     SELECT p.id, p.given_name, p.family_name, p.date_of_birth, p.user_id
     FROM patients_patient p WHERE p.id = %(patient)s
     """,
-    # The newest reading of each kind (the page's tabs and latest values).
+    # The newest reading of each kind (the page's tabs and latest values), as the database
+    # keeps it in patients_latestreading.
     """
-    SELECT l.* FROM unnest(%(all_kinds)s::text[]) AS k(kind),
-        LATERAL (SELECT m.kind, m.measured_at, m.value, m.systolic, m.diastolic, m.pulse
-                 FROM patients_measurement m WHERE m.patient_id = %(patient)s AND m.kind = k.kind
-                 ORDER BY m.measured_at DESC LIMIT 1) l
+    SELECT l.kind, l.measured_at, l.value, l.systolic, l.diastolic
+    FROM patients_latestreading l
+    WHERE l.patient_id = %(patient)s AND l.kind = ANY(%(all_kinds)s::text[]) ORDER BY l.kind
     """,
     # The readings table's first page.
     """

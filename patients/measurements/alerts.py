@@ -27,7 +27,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import (
     Avg,
     BigIntegerField,
-    Max,
     Q,
     QuerySet,
 )
@@ -85,8 +84,8 @@ TRIAGE_RULE_TYPES = (RuleType.UPPER, RuleType.LOWER, RuleType.NO_READING)
 
 @dataclass(frozen=True)
 class Triage:
-    """Which of the clinic's rules hold for a patient now, as one expression on a `Patient`
-    queryset, so the dashboard sorts and pages the patients who need attention in the database.
+    """Which of the clinic's rules hold for a patient now, as SQL over a patient row, so the
+    dashboard sorts and pages the patients who need attention in the database.
 
     A rule holds when the patient's newest reading of its kind crosses it (`crossing`, the
     same definition that raised its alert) or, for a no-reading rule, when a patient with an
@@ -105,14 +104,9 @@ class Triage:
         )
         return cls(clinic_id, now or timezone.now(), {r.pk: r for r in rules})
 
-    def holding_rule_ids(self) -> RawSQL:
-        """Per patient: the ids of their effective rules that hold now (an empty array if none),
-        as an annotation of a top-level `Patient` queryset (it names the table)."""
-        sql, params = self.holding_sql('"patients_patient"')
-        return RawSQL(sql, params, output_field=ArrayField(BigIntegerField()))  # noqa: S611
-
     def holding_sql(self, patient: str) -> tuple[str, list[object]]:
-        """`holding_rule_ids` as SQL over the patient row `patient` (a table name or alias).
+        """Per patient: the ids of their effective rules that hold now (an empty array if
+        none), as SQL over the patient row `patient` (a table name or alias).
 
         Each rule's test is the ORM's SQL for the clinic's newest readings that cross it
         (`_holding_patients`), joined here as plain SQL: built as a tree of Case/When/Q
@@ -162,11 +156,17 @@ class Triage:
         return newest.filter(crosses).values("patient_id")
 
     def holding_for(self, patient: Patient) -> list[int]:
-        """`holding_rule_ids` of one patient (the overview's; the dashboard annotates a page)."""
+        """The rules that hold for one patient (the overview's; the dashboard's list selects
+        them for a page, `patients.selectors.DashboardList`)."""
+        sql, params = self.holding_sql('"patients_patient"')
         holding = (
             Patient.objects.for_clinic(self.clinic_id)
             .filter(pk=patient.pk)
-            .annotate(holding_rule_ids=self.holding_rule_ids())
+            .annotate(
+                holding_rule_ids=RawSQL(  # noqa: S611 - values are parameters (holding_sql)
+                    sql, params, output_field=ArrayField(BigIntegerField())
+                )
+            )
             .values_list("holding_rule_ids", flat=True)
             .first()
         )
@@ -357,11 +357,13 @@ def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | No
     if not rules:
         return 0
     patients = Patient.objects.for_clinic(clinic_id).filter(user__isnull=False)
+    # The newest reading per patient and kind, kept by the database (not a GROUP BY over
+    # every reading the clinic has).
     last_by_kind = {
-        (row["patient_id"], row["kind"]): row["last"]
-        for row in Measurement.objects.for_clinic(clinic_id)
-        .values("patient_id", "kind")
-        .annotate(last=Max("measured_at"))
+        (patient_id, kind): measured_at
+        for patient_id, kind, measured_at in LatestReading.objects.for_clinic(
+            clinic_id
+        ).values_list("patient_id", "kind", "measured_at")
     }
     for patient in patients:
         for rule in _effective_for(rules, patient.pk):

@@ -6,6 +6,7 @@ recent imports. Registered from `patients/hooks.py`; each reads through the reco
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.http import HttpRequest
 
@@ -19,12 +20,22 @@ from patients.record_access import Scope
 RECENT_IMPORTS = 5
 
 
+# The clinic's triage and the rules that hold for the record, per request: two panels use them.
+_triaged: WeakKeyDictionary[HttpRequest, tuple[Triage, list[int]]] = WeakKeyDictionary()
+
+
+def _triage_of(request: HttpRequest, scope: Scope) -> tuple[Triage, list[int]]:
+    if request not in _triaged:
+        triage = Triage.for_clinic(scope.patient.clinic_id)
+        _triaged[request] = (triage, triage.holding_for(scope.patient))
+    return _triaged[request]
+
+
 def attention_context(request: HttpRequest, scope: Scope) -> dict[str, Any] | None:
     """Open alerts (each with its acknowledge button) and the rules that hold without one."""
     patient = scope.patient
-    triage = Triage.for_clinic(patient.clinic_id)
+    triage, holding = _triage_of(request, scope)
     alerts = list(open_alerts(clinic_id=patient.clinic_id, patient=patient).select_related("rule"))
-    holding = triage.holding_for(patient)
     reasons = [r for r in triage.reasons(holding, alerts) if not r.is_alert]
     if not alerts and not reasons:
         return None
@@ -36,8 +47,10 @@ def latest_context(request: HttpRequest, scope: Scope) -> dict[str, Any]:
     of the key kinds (daily means, the trend against the week before)."""
     patient = scope.patient
     latest = latest_per_kind(patient=patient)
-    triage = Triage.for_clinic(patient.clinic_id)
-    crossed = triage.out_of_range(triage.holding_for(patient)) if latest else {}
+    crossed = {}
+    if latest:
+        triage, holding = _triage_of(request, scope)
+        crossed = triage.out_of_range(holding)
     patient.last_reading_at = max((m.measured_at for m in latest.values()), default=None)
     summary = dashboard_summaries(clinic_id=patient.clinic_id, patients=[patient])[patient.pk]
     return {

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from patients.kinds import BLOOD_PRESSURE, KINDS, Kind
 from patients.measurements.alerts import AttentionReason, Triage, open_alerts_by_patient
-from patients.models import ImportBatch, Measurement, Patient
+from patients.models import Alert, ImportBatch, LatestReading, Measurement, Patient
 from portal.dates import calendar_days_since
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
@@ -24,25 +24,15 @@ def period_start(period: str, *, now: datetime.datetime | None = None) -> dateti
     return None if days is None else (now or timezone.now()) - datetime.timedelta(days=days)
 
 
-# One index probe (measurement_patient_kind_time) per catalogue kind. Ranking all the patient's
-# readings with a window function read years of them to keep a handful; the ORM's version of
-# the probes (a subquery per kind) took longer to compile in Python than to run.
-_LATEST_PER_KIND_SQL = """
-SELECT latest.* FROM unnest(%(kinds)s::text[]) AS k(kind)
-CROSS JOIN LATERAL (
-    SELECT m.* FROM patients_measurement m
-    WHERE m.clinic_id = %(clinic)s AND m.patient_id = %(patient)s AND m.kind = k.kind
-    ORDER BY m.measured_at DESC, m.id DESC
-    LIMIT 1
-) latest
-ORDER BY latest.kind
-"""
-
-
-def latest_per_kind(*, patient: Patient) -> dict[str, Measurement]:
-    """The newest reading of every kind the patient has, in one query."""
-    params = {"kinds": list(KINDS), "clinic": patient.clinic_id, "patient": patient.pk}
-    return {m.kind: m for m in Measurement.objects.raw(_LATEST_PER_KIND_SQL, params)}
+def latest_per_kind(*, patient: Patient) -> dict[str, LatestReading]:
+    """The newest reading of every catalogue kind the patient has (time and values), by kind:
+    the rows the database keeps in LatestReading, one index scan."""
+    rows = (
+        LatestReading.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient, kind__in=list(KINDS))
+        .order_by("kind")
+    )
+    return {row.kind: row for row in rows}
 
 
 def readings(*, patient: Patient, kind: str, since: datetime.datetime | None) -> QuerySet:
@@ -260,29 +250,24 @@ def dashboard_summaries(
             if newer is not None:
                 trend = _direction(newer, main, kind.decimals)
                 newest[(patient_id, code)] = replace(cell, trend=trend)
-    if triage is None:
-        return {
-            p.pk: PatientSummary(
-                [
-                    newest.get((p.pk, code)) or DashboardCell(KINDS[code])
-                    for code in DASHBOARD_KINDS
-                ],
-                p.last_reading_at,
-            )
-            for p in patients
-        }
-    # Only the patients the list counted open alerts for (none on most pages: no query).
-    alerted = [p.pk for p in patients if getattr(p, "open_alert_count", 1)]
-    alerts = open_alerts_by_patient(clinic_id=clinic_id, patient_ids=alerted) if alerted else {}
+    alerts: dict[int, list[Alert]] = {}
+    if triage is not None:
+        # Only the patients the list counted open alerts for (none on most pages: no query).
+        alerted = [p.pk for p in patients if getattr(p, "open_alert_count", 1)]
+        if alerted:
+            alerts = open_alerts_by_patient(clinic_id=clinic_id, patient_ids=alerted)
     summaries = {}
     for p in patients:
-        crossed = triage.out_of_range(p.holding_rule_ids)
-        cells = [
-            replace(cell, crossed=crossed.get(code, ""))
-            if (cell := newest.get((p.pk, code)))
-            else DashboardCell(KINDS[code])
-            for code in DASHBOARD_KINDS
-        ]
-        reasons = triage.reasons(p.holding_rule_ids, alerts.get(p.pk, []))
+        holding = p.holding_rule_ids if triage is not None else []
+        crossed = triage.out_of_range(holding) if triage is not None else {}
+        cells = []
+        for code in DASHBOARD_KINDS:
+            cell = newest.get((p.pk, code))
+            if cell is None:
+                cell = DashboardCell(KINDS[code])
+            elif code in crossed:
+                cell = replace(cell, crossed=crossed[code])
+            cells.append(cell)
+        reasons = triage.reasons(holding, alerts.get(p.pk, [])) if triage is not None else []
         summaries[p.pk] = PatientSummary(cells, p.last_reading_at, reasons)
     return summaries

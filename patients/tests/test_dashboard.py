@@ -16,17 +16,11 @@ from patients.measurements.alerts import Triage, alert_acknowledge, alerts_evalu
 from patients.models import Alert, Measurement, RuleType
 from patients.selectors import dashboard_patients
 from patients.tests.factories import PatientFactory, add_measurement
+from patients.tests.test_alerts import bp_rule
 
 pytestmark = pytest.mark.django_db
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-def upper_bp(clinic, actor, patient=None):
-    return rule_create(
-        clinic=clinic, actor=actor, patient=patient, kind="blood_pressure",
-        rule_type=RuleType.UPPER, limit=Decimal(150), limit_diastolic=Decimal(95),
-    )  # fmt: skip
 
 
 def no_reading(clinic, actor, days, patient=None):
@@ -50,7 +44,7 @@ def test_patients_who_need_attention_come_first_with_the_reason_in_words(
     add_measurement(quiet, 1, kind="blood_pressure", systolic=120, diastolic=80)
     acknowledged = PatientFactory(clinic=clinic_a)
     alerting = PatientFactory(clinic=clinic_a)
-    upper_bp(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     no_reading(clinic_a, alice, 3)
     add_measurement(patient_a, 5, kind="blood_pressure", systolic=120, diastolic=80)  # overdue
     for patient in (acknowledged, alerting):
@@ -84,7 +78,7 @@ def test_a_patients_own_rule_replaces_the_clinic_default_in_the_triage(
     client_for, alice, clinic_a, patient_a
 ):
     """A clinic default of 150/95 is crossed by 155/90; the patient's own 160/100 is not."""
-    upper_bp(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     rule_create(
         clinic=clinic_a, actor=alice, patient=patient_a, kind="blood_pressure",
         rule_type=RuleType.UPPER, limit=Decimal(160), limit_diastolic=Decimal(100),
@@ -100,7 +94,7 @@ def test_a_patients_own_rule_replaces_the_clinic_default_in_the_triage(
 def test_the_other_sorts_still_apply(client_for, alice, clinic_a, patient_a):
     """Patient number is still a choice: lowest first, whatever needs attention."""
     later = PatientFactory(clinic=clinic_a)
-    upper_bp(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     add_measurement(later, 1, kind="blood_pressure", systolic=170, diastolic=100)
     _response, by_number = listed(client_for(alice), sort="number")
     assert by_number == [patient_a, later]
@@ -167,7 +161,7 @@ def test_the_list_pages_searches_and_filters_in_one_statement_a_page(
     assert [p.family_name for p in found] == ["Zwartjes"]
     _response, nobody = listed(client, q="Nergens")
     assert nobody == []
-    upper_bp(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     add_measurement(patient_a, 0.1, kind="blood_pressure", systolic=170, diastolic=100)
     alerts_evaluate(patient=patient_a, measurements=Measurement.objects.filter(patient=patient_a))
     _response, alerting = listed(client, alerts="on")

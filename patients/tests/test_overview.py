@@ -12,32 +12,25 @@ from django.urls import reverse
 
 from clinics.models import AccessLogEntry, AccessPart
 from patients import overview
-from patients.measurements.alerts import alerts_evaluate, rule_create
+from patients.measurements.alerts import alerts_evaluate
 from patients.models import (
     Alert,
     ImportBatch,
     ImportStatus,
     Measurement,
     MeasurementSource,
-    RuleType,
 )
 from patients.overview import Panel
 from patients.tests.factories import PatientFactory, add_measurement
+from patients.tests.test_alerts import bp_rule
 
 pytestmark = pytest.mark.django_db
-
-
-def bp_limit(clinic, actor):
-    return rule_create(
-        clinic=clinic, actor=actor, patient=None, kind="blood_pressure",
-        rule_type=RuleType.UPPER, limit=Decimal(150), limit_diastolic=Decimal(95),
-    )  # fmt: skip
 
 
 def test_a_patients_name_opens_the_overview_with_latest_values_alerts_and_charts(
     client_for, alice, patient_a, clinic_a
 ):
-    bp_limit(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     add_measurement(patient_a, 3, kind="weight", value=Decimal("80.25"))
     add_measurement(patient_a, 0.05, kind="blood_pressure", systolic=168, diastolic=99)
     alerts_evaluate(patient=patient_a, measurements=Measurement.objects.filter(patient=patient_a))
@@ -62,7 +55,7 @@ def test_a_patients_name_opens_the_overview_with_latest_values_alerts_and_charts
 
 
 def test_acknowledging_on_the_overview_returns_to_it(client_for, alice, patient_a, clinic_a):
-    bp_limit(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     add_measurement(patient_a, 0.05, kind="blood_pressure", systolic=168, diastolic=99)
     alerts_evaluate(patient=patient_a, measurements=Measurement.objects.filter(patient=patient_a))
     alert = Alert.objects.get()
@@ -112,7 +105,7 @@ def test_a_registered_panel_appears_in_its_order(client_for, alice, patient_a):
 
 def test_the_overview_costs_the_same_queries_with_more_data(client_for, alice, clinic_a):
     small, large = PatientFactory(clinic=clinic_a), PatientFactory(clinic=clinic_a)
-    bp_limit(clinic_a, alice)
+    bp_rule(clinic_a, alice, systolic=150)
     add_measurement(small, 1, kind="weight", value=Decimal("80"))
     add_measurement(small, 1, kind="blood_pressure", systolic=130, diastolic=80)
     for day in range(40):
