@@ -267,6 +267,51 @@ class LatestReading(ClinicOwnedModel):
         indexes = [models.Index(fields=["clinic", "kind"], name="latest_reading_clinic_kind")]
 
 
+# The calendar day of a reading, for the daily sums the database keeps: the clinics' local day.
+# The migration that creates the triggers names the zone in SQL; a test holds it equal to
+# settings.TIME_ZONE, the zone every page shows days in.
+READING_DAY_TIME_ZONE = "Europe/Amsterdam"
+
+
+class DailyReading(ClinicOwnedModel):
+    """Per patient, kind and local calendar day (`READING_DAY_TIME_ZONE`): how many readings
+    and their sums, kept by the database itself. Statement triggers on `patients_measurement`
+    (migration 0013) add an insert's rows, COPY included, and recompute the days an update or
+    delete touched. Read-only for the application.
+
+    The dashboard's 30-day sparklines and weekly trends read at most 30 of these rows per
+    patient and kind, instead of grouping a month of readings by day on every visit.
+    """
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    kind = models.CharField(max_length=32)
+    day = models.DateField()
+    # The systolic (blood pressure) or the value: how many readings have one, and their sum.
+    main_count = models.PositiveIntegerField()
+    main_sum = models.DecimalField(max_digits=18, decimal_places=3)
+    # The diastolic (blood pressure only): how many, and their sum.
+    second_count = models.PositiveIntegerField()
+    second_sum = models.DecimalField(max_digits=18, decimal_places=3)
+    # The day's means to two decimals, for the sparklines (float: their text is the shortest).
+    main_mean = models.FloatField(null=True)
+    second_mean = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            # Covering: a patient's 30 days of a kind are one index-only scan.
+            models.UniqueConstraint(
+                fields=["patient", "kind", "day"],
+                include=["clinic", "main_count", "main_sum", "main_mean", "second_mean"],
+                name="daily_reading_unique",
+            )
+        ]
+
+
 class RuleType(models.TextChoices):
     UPPER = "upper", _("above an upper limit")
     LOWER = "lower", _("below a lower limit")

@@ -92,6 +92,19 @@ def register_all() -> None:
         erasure_reason=_("recomputed from the readings, deleted with them"),
     )
     register(
+        "patients.DailyReading",
+        subject=Subject.PATIENT,
+        purpose=_(
+            "per patient, kind and day, how many readings and their sums, kept by the database "
+            "for the dashboard's trends and 30-day lines"
+        ),
+        retention=None,
+        retention_note=_("follows the readings: the database recomputes it when they change"),
+        export=_("not exported separately: the readings it sums are"),
+        erasure=Erasure.DELETE,
+        erasure_reason=_("recomputed from the readings, deleted with them"),
+    )
+    register(
         "patients.ThresholdRule",
         subject=Subject.PATIENT,
         purpose=_("a professional's threshold rules for a patient's measurements"),

@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Iterator, Sequence
 from typing import overload
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from clinics.models import AccessLogEntry, Clinic, User
@@ -62,10 +63,12 @@ def dashboard_patient_count(
 # The dashboard's list in one statement: the clinic's patients (or a search's matches) with
 # their open-alert count and last reading (each one hashed pass over the clinic's open alerts
 # and newest readings, not a probe per patient) and the rules that hold for them
-# (`Triage.holding_sql`), sorted and paged. Built by the ORM, the same list cost more to
-# build and compile than to run, on every dashboard request. Every table is held to the clinic.
+# (`Triage.holding_sql`), sorted and paged, each row with the length of the whole list (the
+# sort has to triage every patient anyway, so counting them costs no second statement). Built
+# by the ORM, the same list cost more to build and compile than to run, on every dashboard
+# request. Every table is held to the clinic.
 _DASHBOARD_LIST_SQL = """
-SELECT * FROM (
+SELECT *, count(*) OVER () AS listed_count FROM (
     SELECT p.id, p.clinic_id, p.given_name, p.family_name, p.date_of_birth, p.user_id,
            coalesce(a.n, 0) AS open_alert_count, l.last_reading_at,
            {holding} AS holding_rule_ids
@@ -79,6 +82,7 @@ SELECT * FROM (
         WHERE clinic_id = %s GROUP BY patient_id
     ) l ON l.patient_id = p.id
     WHERE p.clinic_id = %s {matching}
+    OFFSET 0  -- a fence: each row's rules are worked out once, not again for the sort key
 ) listed
 {only_with_alerts}
 ORDER BY {order}
@@ -97,10 +101,11 @@ _DASHBOARD_ORDER = {
 
 
 class DashboardList(Sequence):
-    """The professional's dashboard list, sliced by a paginator: each slice is one statement
+    """The professional's dashboard list: `page(number)` is one statement
     (`_DASHBOARD_LIST_SQL`) returning that page's patients, each with `open_alert_count`,
-    `last_reading_at` and `holding_rule_ids` (the rules of `triage` that hold for them now);
-    its length is `dashboard_patient_count`'s."""
+    `last_reading_at` and `holding_rule_ids` (the rules of `triage` that hold for them now),
+    and the list's length. As a sequence (sliced by a paginator, iterated) each slice is one
+    statement too, and its length `dashboard_patient_count`'s."""
 
     def __init__(
         self, *, clinic: Clinic, triage: Triage, search: str, only_with_alerts: bool, sort: str
@@ -115,6 +120,20 @@ class DashboardList(Sequence):
                 clinic=self.clinic, search=self.search, only_with_alerts=self.only_with_alerts
             )
         return self._count
+
+    def page(self, number: object, per_page: int) -> Page:
+        """`Paginator(self, per_page).get_page(number)` in one statement, not a count and a
+        page: a number that is not a page's gives the first page, one past the end the last."""
+        paginator = Paginator(self, per_page)
+        try:
+            wanted = max(int(str(number)), 1)
+        except ValueError:
+            wanted = 1
+        patients = self._page(offset=(wanted - 1) * per_page, limit=per_page)
+        if patients or wanted == 1:
+            self._count = patients[0].listed_count if patients else 0
+            return paginator._get_page(patients, wanted, paginator)
+        return paginator.get_page(wanted)  # past the end (a stale link): count, then the last
 
     def __iter__(self) -> Iterator[Patient]:
         return iter(self[0 : len(self)])  # one statement, not one per patient

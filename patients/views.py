@@ -62,10 +62,10 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
             only_with_alerts=only_with_alerts,
             sort=filters.get("sort") or "attention",
         )
-        paginator = Paginator(patients, 25)
+        page = patients.page(request.GET.get("page"), per_page=25)
     else:
         paginator = Paginator(patient_list(clinic=request.clinic, search=search), 25)
-    page = paginator.get_page(request.GET.get("page"))
+        page = paginator.get_page(request.GET.get("page"))
     shown = list(page)
     summaries = (
         dashboard_summaries(clinic_id=request.clinic.pk, patients=shown, triage=triage)

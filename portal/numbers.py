@@ -21,11 +21,13 @@ def _decimal_separator(language: str | None) -> str:
     return get_format("DECIMAL_SEPARATOR", language)
 
 
-def fixed(value: Decimal | float | int | None, places: int) -> str:
-    """`value` with `places` decimals in the active language ("" for no value). A float goes
-    through its shortest text first, so 77.85 stays 77.85 rather than 77.8499… before rounding."""
+def fixed(value: Decimal | float | int | None, places: int, *, language: str | None = "") -> str:
+    """`value` with `places` decimals in the active language, or in `language` ("" for no
+    value). A float goes through its shortest text first, so 77.85 stays 77.85 rather than
+    77.8499… before rounding."""
     if value is None:
         return ""
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     rounded = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return numberformat.format(rounded, _decimal_separator(get_language()), decimal_pos=places)
+    separator = _decimal_separator(get_language() if language == "" else language)
+    return numberformat.format(rounded, separator, decimal_pos=places)

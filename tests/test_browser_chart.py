@@ -360,3 +360,49 @@ def test_at_phone_width_the_chart_fills_its_card_and_labels_keep_clear(
     for box in label_boxes:
         assert box is not None and box["y"] >= canvas["y"] + canvas["height"]
         assert box["x"] + box["width"] <= card["x"] + card["width"]
+
+
+def test_dashboard_and_overview_sparklines_draw_their_lines(
+    live_server, client_for, alice, patient_a, tmp_path: Path
+) -> None:
+    """Each sparkline cell gets a uPlot canvas of its cell's size, with a second line for the
+    diastolic; the overview's larger ones likewise; no console error, no CSP report."""
+    times = every(20, step=datetime.timedelta(days=1))
+    bulk_readings(patient_a, times, kind="blood_pressure", systolic=131, diastolic=84, pulse=66)
+    bulk_readings(patient_a, times, kind="weight", value=Decimal("80.4"))
+    session = client_for(alice).cookies[settings.SESSION_COOKIE_NAME].value
+    console = ConsoleWatcher()
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            context = browser.new_context(locale="nl-NL", viewport=DESKTOP)
+            context.set_default_timeout(TIMEOUT_MS)
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
+            page = context.new_page()
+            console.attach(page)
+            for path, count in (
+                (reverse("patients:list"), 2),
+                (reverse("patients:overview", args=[patient_a.pk]), 2),
+            ):
+                page.goto(live_server.url + path)
+                cells = page.locator("[data-sparkline]")
+                expect(cells).to_have_count(count)
+                expect(cells.locator("canvas")).to_have_count(count)
+                for index in range(count):
+                    cell, canvas = cells.nth(index), cells.nth(index).locator("canvas")
+                    box, drawn = cell.bounding_box(), canvas.bounding_box()
+                    assert box and drawn and drawn["width"] > 0 and drawn["height"] > 0
+                    assert drawn["width"] <= box["width"] + 1
+                # A point per day: its day, then a value per line (two for blood pressure).
+                lines = page.evaluate(
+                    "() => [...document.querySelectorAll('[data-sparkline]')]"
+                    ".map((el) => el.dataset.sparkline.split(',')[0].split(':').length - 1)"
+                )
+                assert sorted(lines) == [1, 2]
+            page.screenshot(path=tmp_path / "sparklines.png", full_page=True)
+        finally:
+            browser.close()
+    assert console.csp_violations == []
+    assert console.errors == []

@@ -239,8 +239,12 @@ def post_and_check(
 
 def measurement_checker(patient: Patient, user: object, source: str) -> Callable:
     def check(data: dict, changed: set[str]) -> None:
-        # The reading, and the database's copy of the newest per kind (LatestReading).
-        assert changed == {"patients_measurement", "patients_latestreading"}
+        # The reading, and what the database keeps from it (LatestReading, DailyReading).
+        assert changed == {
+            "patients_measurement",
+            "patients_latestreading",
+            "patients_dailyreading",
+        }
         m = Measurement.objects.get(patient=patient)
         reading = Reading(
             line=0, kind=m.kind, measured_at=m.measured_at, value=m.value, systolic=m.systolic,

@@ -124,16 +124,20 @@ class Triage:
             if holding is None:
                 continue
             subquery, subquery_params = holding.query.sql_with_params()
+            overridden_for = overriding.get((rule.kind, rule.rule_type))
             if rule.patient_id is not None:
-                applies, applies_params = f"{patient}.id = %s", [rule.patient_id]
-            else:  # a clinic default, unless the patient has their own rule of its kind and type
-                applies = f"NOT ({patient}.id = ANY(%s::bigint[]))"
-                applies_params = [overriding.get((rule.kind, rule.rule_type), [])]
+                applies, applies_params = [f"{patient}.id = %s"], [rule.patient_id]
+            elif overridden_for:  # a clinic default, unless the patient has their own rule
+                applies = [f"NOT ({patient}.id = ANY(%s::bigint[]))"]
+                applies_params = [overridden_for]
+            else:
+                applies, applies_params = [], []
             if rule.rule_type == RuleType.NO_READING:  # patients with an account, no recent one
                 holds = f"{patient}.user_id IS NOT NULL AND {patient}.id NOT IN ({subquery})"
             else:
                 holds = f"{patient}.id IN ({subquery})"
-            cases.append(f"CASE WHEN {applies} AND {holds} THEN {int(rule.pk)} END")
+            condition = " AND ".join([*applies, holds])
+            cases.append(f"CASE WHEN {condition} THEN {int(rule.pk)} END")
             params += [*applies_params, *subquery_params]
         array = f"ARRAY[{', '.join(cases)}]::bigint[]" if cases else "ARRAY[]::bigint[]"
         return f"array_remove({array}, NULL)", params

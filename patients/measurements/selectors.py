@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -12,7 +13,14 @@ from django.utils import timezone
 
 from patients.kinds import BLOOD_PRESSURE, KINDS, Kind
 from patients.measurements.alerts import AttentionReason, Triage, open_alerts_by_patient
-from patients.models import Alert, ImportBatch, LatestReading, Measurement, Patient
+from patients.models import (
+    READING_DAY_TIME_ZONE,
+    Alert,
+    ImportBatch,
+    LatestReading,
+    Measurement,
+    Patient,
+)
 from portal.dates import calendar_days_since
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
@@ -73,6 +81,7 @@ class PeriodStats:
 
 
 DASHBOARD_KINDS = (BLOOD_PRESSURE, "weight", "heart_rate")
+READING_DAY_TIME_ZONE_INFO = zoneinfo.ZoneInfo(READING_DAY_TIME_ZONE)
 TREND_PERIOD = datetime.timedelta(days=7)
 
 
@@ -100,105 +109,65 @@ class PatientSummary:
 
     cells: list[DashboardCell]  # one per DASHBOARD_KINDS, in that order (empty when none)
     last_reading_at: datetime.datetime | None
+    # Calendar days in the clinic's time zone: 0 today, 1 yesterday (a reading at 22:00
+    # yesterday is "yesterday" at 08:00, though fewer than 24 hours ago).
+    days_since_last_reading: int | None = None
     reasons: list[AttentionReason] = field(default_factory=list)  # why they need attention
 
     @property
     def latest(self) -> dict[str, DashboardCell]:
         return {c.kind.code: c for c in self.cells if c.measured_at is not None}
 
-    @property
-    def days_since_last_reading(self) -> int | None:
-        """Calendar days in the clinic's time zone: 0 today, 1 yesterday (a reading at 22:00
-        yesterday is "yesterday" at 08:00, though fewer than 24 hours ago)."""
-        if self.last_reading_at is None:
-            return None
-        return calendar_days_since(self.last_reading_at)
 
-
-# Per patient of the page and dashboard kind: the two newest readings (one index probe on
-# measurement_patient_kind_time each) and one scan of the last 30 days for the means of the last
-# 7 days and the 7 before (the trend) and the daily means (the sparkline). One statement: the ORM
-# has no LATERAL join, and its version (subqueries for the ids, model instances, a third query
-# for the means) cost the dashboard ~25 ms at clinic scale. The 30 days are computed before the
-# two newest readings are joined, once per patient and kind. Parameters only; every row is held
-# to the clinic (tenancy) as well as to the page's patients.
+# Per patient of the page and dashboard kind, one row: the newest reading (LatestReading) and,
+# from the daily counts and sums (DailyReading, at most 30 rows, one index-only scan), the means
+# of the last 7 days and the 7 before (the trend), and the daily means (the sparkline). Both
+# tables are kept by the database from the readings, so a visit groups no month of readings by
+# day. The trend is worked out here, rounded half up to the kind's decimals (a change the page
+# cannot show is no trend); without readings in both weeks, from the last two days with
+# readings. The sparkline's points come as the compact text static/js/sparkline.js reads. One
+# statement, next to nothing left to do in Python for 75 cells. Every row is held to the
+# clinic (tenancy) as well as to the page's patients.
 _DASHBOARD_SQL = """
-SELECT p.id, k.kind, r.measured_at, r.value, r.systolic, r.diastolic,
-       w.recent, w.before, w.days, w.means, w.second_means
+SELECT p.id, k.kind, l.measured_at, l.value, l.systolic, l.diastolic,
+       coalesce(sign(CASE WHEN w.recent IS NOT NULL AND w.before IS NOT NULL
+                     THEN round(w.recent, k.decimals) - round(w.before, k.decimals)
+                     ELSE round(w.last_days[1], k.decimals) - round(w.last_days[2], k.decimals)
+                     END)::int, 0) AS trend,
+       w.points, w.low, w.high
 FROM unnest(%(patients)s::bigint[]) AS p(id)
-CROSS JOIN unnest(%(kinds)s::text[]) AS k(kind)
+CROSS JOIN unnest(%(kinds)s::text[], %(decimals)s::int[]) AS k(kind, decimals)
+JOIN patients_latestreading l
+  ON l.clinic_id = %(clinic)s AND l.patient_id = p.id AND l.kind = k.kind
 CROSS JOIN LATERAL (
-    SELECT sum(d.recent_sum) / nullif(sum(d.recent_n), 0) AS recent,
-           sum(d.before_sum) / nullif(sum(d.before_n), 0) AS before,
-           array_agg(d.day - %(first_day)s::date ORDER BY d.day) AS days,
-           array_agg(round(d.mean, 2)::float8 ORDER BY d.day) AS means,
-           array_agg(round(d.second_mean, 2)::float8 ORDER BY d.day) AS second_means
-    FROM (
-        SELECT (m.measured_at AT TIME ZONE %(tz)s)::date AS day,
-               avg(coalesce(m.systolic, m.value)) AS mean,
-               avg(m.diastolic) AS second_mean,
-               sum(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at >= %(week)s)
-                   AS recent_sum,
-               count(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at >= %(week)s)
-                   AS recent_n,
-               sum(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at < %(week)s
-                   AND m.measured_at >= %(fortnight)s) AS before_sum,
-               count(coalesce(m.systolic, m.value)) FILTER (WHERE m.measured_at < %(week)s
-                   AND m.measured_at >= %(fortnight)s) AS before_n
-        FROM patients_measurement m
-        WHERE m.clinic_id = %(clinic)s AND m.patient_id = p.id AND m.kind = k.kind
-          AND m.measured_at >= %(month)s AND m.measured_at <= %(now)s
-        GROUP BY 1
-    ) d
+    SELECT sum(d.main_sum) FILTER (WHERE d.day > %(week)s)
+               / nullif(sum(d.main_count) FILTER (WHERE d.day > %(week)s), 0) AS recent,
+           sum(d.main_sum) FILTER (WHERE d.day <= %(week)s AND d.day > %(fortnight)s)
+               / nullif(sum(d.main_count) FILTER (WHERE d.day <= %(week)s
+                                                  AND d.day > %(fortnight)s), 0) AS before,
+           (array_agg(d.main_sum / d.main_count ORDER BY d.day DESC))[1:2] AS last_days,
+           string_agg((d.day - %(first_day)s) || ':' || d.main_mean
+                      || coalesce(':' || d.second_mean, ''), ',' ORDER BY d.day) AS points,
+           min(d.main_mean) AS low,
+           max(d.main_mean) AS high
+    FROM patients_dailyreading d
+    WHERE d.clinic_id = %(clinic)s AND d.patient_id = p.id AND d.kind = k.kind
+      AND d.day >= %(first_day)s AND d.day <= %(today)s AND d.main_mean IS NOT NULL
 ) w
-JOIN LATERAL (
-    SELECT m.measured_at, m.value, m.systolic, m.diastolic
-    FROM patients_measurement m
-    WHERE m.clinic_id = %(clinic)s AND m.patient_id = p.id AND m.kind = k.kind
-    ORDER BY m.measured_at DESC, m.id DESC
-    LIMIT 2
-) r ON true
-ORDER BY p.id, k.kind, r.measured_at DESC
 """
 SPARKLINE_DAYS = 30
 
 
 @dataclass(frozen=True)
 class Sparkline:
-    """A kind's daily means over the last `SPARKLINE_DAYS` local days: `days` counts from the
-    first of them (0) to today (29); `second` is the diastolic of blood pressure."""
+    """A kind's daily means over the last `SPARKLINE_DAYS` local days, as the text
+    static/js/sparkline.js draws: `day:mean[:diastolic mean]` per day with readings, comma-
+    separated, days counted from the first of them (0) to today (29). `low` and `high`: the
+    lowest and the highest daily mean."""
 
-    days: list[int]
-    means: list[float]
-    second: list[float] | None = None
-
-    @property
-    def low(self) -> float:
-        return min(self.means)
-
-    @property
-    def high(self) -> float:
-        return max(self.means)
-
-
-def _direction(newer: float | Decimal, older: float | Decimal, decimals: int) -> int:
-    # Rounded to what the dashboard shows (half up, like `fixed`): a change it cannot show is
-    # no trend.
-    quantum = Decimal(1).scaleb(-decimals)
-    shown_newer, shown_older = (
-        Decimal(repr(float(v))).quantize(quantum, ROUND_HALF_UP) for v in (newer, older)
-    )
-    return (shown_newer > shown_older) - (shown_newer < shown_older)
-
-
-def _sparkline(
-    code: str, days: list[int] | None, means: list[float], second: list[float | None]
-) -> Sparkline | None:
-    # Floats from the database (float8): a sparkline needs no exact decimals, and 2,000
-    # Decimals a page cost more to load than the statement took.
-    if not days:
-        return None
-    return Sparkline(days, means, second if code == BLOOD_PRESSURE else None)
+    points: str
+    low: float
+    high: float
 
 
 def dashboard_summaries(
@@ -209,47 +178,28 @@ def dashboard_summaries(
     many readings they have; with `triage`, one more for the page's open alerts, to say in
     words why a patient needs attention and mark the values outside a limit.
 
-    The trend compares the mean of the last 7 days with the mean of the 7 days before; a
-    patient without readings in both compares their newest reading with the one before.
+    The trend compares the mean of the last 7 local days (today and the 6 before) with the
+    mean of the 7 days before; a patient without readings in both weeks compares the means of
+    their last two days with readings in the last 30.
     """
     if not patients:  # e.g. a search without matches
         return {}
-    now = timezone.now()
-    first_day = timezone.localdate(now) - datetime.timedelta(days=SPARKLINE_DAYS - 1)
+    today = timezone.localdate(timezone.now(), READING_DAY_TIME_ZONE_INFO)
+    first_day = today - datetime.timedelta(days=SPARKLINE_DAYS - 1)
     params = {
         "patients": [p.pk for p in patients],
         "kinds": list(DASHBOARD_KINDS),
+        "decimals": [KINDS[code].decimals for code in DASHBOARD_KINDS],
         "clinic": clinic_id,
-        "now": now,
-        "week": now - TREND_PERIOD,
-        "fortnight": now - 2 * TREND_PERIOD,
+        "today": today,
         "first_day": first_day,
-        "month": datetime.datetime.combine(
-            first_day, datetime.time(), timezone.get_current_timezone()
-        ),
-        "tz": timezone.get_current_timezone_name(),
+        # The last 7 days are today and the 6 before; the week before them, the 7 before that.
+        "week": today - TREND_PERIOD,
+        "fortnight": today - 2 * TREND_PERIOD,
     }
     with connection.cursor() as cursor:
         cursor.execute(_DASHBOARD_SQL, params)
-        rows = cursor.fetchall()
-    newest: dict[tuple[int, str], DashboardCell] = {}
-    for row in rows:
-        patient_id, code, measured_at, value, systolic, diastolic, recent, before = row[:8]
-        kind = KINDS[code]
-        main = systolic if code == BLOOD_PRESSURE else value
-        cell = newest.get((patient_id, code))
-        if cell is None:
-            trend = 0
-            if recent is not None and before is not None:
-                trend = _direction(recent, before, kind.decimals)
-            newest[(patient_id, code)] = DashboardCell(
-                kind, measured_at, value, systolic, diastolic, trend, _sparkline(code, *row[8:])
-            )
-        elif (recent is None or before is None) and main is not None:
-            newer = cell.systolic if cell.is_blood_pressure else cell.value
-            if newer is not None:
-                trend = _direction(newer, main, kind.decimals)
-                newest[(patient_id, code)] = replace(cell, trend=trend)
+        newest = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
     alerts: dict[int, list[Alert]] = {}
     if triage is not None:
         # Only the patients the list counted open alerts for (none on most pages: no query).
@@ -262,12 +212,19 @@ def dashboard_summaries(
         crossed = triage.out_of_range(holding) if triage is not None else {}
         cells = []
         for code in DASHBOARD_KINDS:
-            cell = newest.get((p.pk, code))
-            if cell is None:
-                cell = DashboardCell(KINDS[code])
-            elif code in crossed:
-                cell = replace(cell, crossed=crossed[code])
+            row = newest.get((p.pk, code))
+            if row is None:
+                cells.append(DashboardCell(KINDS[code]))
+                continue
+            measured_at, value, systolic, diastolic, trend, points, low, high = row
+            sparkline = Sparkline(points, low, high) if points else None
+            mark = crossed.get(code, "")
+            cell = DashboardCell(
+                KINDS[code], measured_at, value, systolic, diastolic, trend, sparkline, mark
+            )
             cells.append(cell)
         reasons = triage.reasons(holding, alerts.get(p.pk, [])) if triage is not None else []
-        summaries[p.pk] = PatientSummary(cells, p.last_reading_at, reasons)
+        last = p.last_reading_at
+        days = None if last is None else calendar_days_since(last, today=today)
+        summaries[p.pk] = PatientSummary(cells, last, days, reasons)
     return summaries

@@ -10,39 +10,24 @@ per table by the tags below from the Django templates that show the tables.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 from django import template
-from django.template import engines
 from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 
 from patients.kinds import KINDS, Kind
 from patients.measurements.import_store import CheckedReading
-from patients.measurements.selectors import PatientSummary, Sparkline
+from patients.measurements.selectors import PatientSummary
 from patients.models import MeasurementSource, Patient
 from portal.dates import calendar_days_since, days_ago
+from portal.jinja2 import render_partial
 
 Reading = Any  # a named row of patients.measurements.selectors.readings
 
 register = template.Library()
-
-
-@register.filter(name="sparkline_data")
-def sparkline_data(sparkline: Sparkline) -> str:
-    """The sparkline's points for static/js/sparkline.js, compact: `days;means[;second]`, each a
-    comma-separated list (days 0-29 counted from 29 days ago)."""
-    parts = [sparkline.days, sparkline.means]
-    if sparkline.second is not None:
-        parts.append(sparkline.second)
-    return ";".join(",".join(f"{v:g}" for v in part) for part in parts)
-
-
-def _render(name: str, context: dict[str, Any]) -> SafeString:
-    # The partial escapes every value itself (autoescape): its output is safe as a whole, like
-    # an {% include %}'s.
-    return SafeString(engines["jinja2"].get_template(name).render(context))
 
 
 def _open_alerts(count: int) -> str:
@@ -62,13 +47,13 @@ def patient_rows(rows: Iterable[tuple[Patient, PatientSummary | None]]) -> SafeS
     latest values with their trend, the last reading's age and the open alerts."""
     # Labels as text once per table: each lazy label would be translated again in every row.
     kind_labels = {code: str(kind.label) for code, kind in KINDS.items()}
-    return _render(
+    return render_partial(
         "patients/patient_rows.html",
         {
             "rows": rows,
             "kind_labels": kind_labels,
-            "days_ago": days_ago,
-            "sparkline_data": sparkline_data,
+            # Once per count of days a table: a translation per row reads the language each time.
+            "days_ago": functools.cache(days_ago),
             "open_alerts": _open_alerts,
         },
     )
@@ -79,7 +64,7 @@ def reading_rows(readings: Iterable[Reading], kind: Kind) -> SafeString:
     """The `<tr>`s of the readings table (rows of `selectors.readings`): when, value, source
     (and device)."""
     sources = {value: str(label) for value, label in MeasurementSource.choices}
-    return _render(
+    return render_partial(
         "patients/reading_rows.html", {"readings": readings, "kind": kind, "sources": sources}
     )
 
@@ -89,7 +74,7 @@ def import_preview_rows(readings: Iterable[CheckedReading]) -> SafeString:
     """The `<tr>`s of an import preview's new readings, of any kind: kind, time, value (as
     the readings table shows it), device."""
     kind_labels = {code: str(kind.label) for code, kind in KINDS.items()}
-    return _render(
+    return render_partial(
         "patients/import_preview_rows.html",
         {"readings": readings, "kinds": KINDS, "kind_labels": kind_labels},
     )

@@ -129,15 +129,33 @@ def test_sparklines_carry_the_daily_means_of_the_last_30_days(client_for, alice,
     add_measurement(patient_a, 40, kind="weight", value=Decimal("90"))
     page = client_for(alice).get(reverse("patients:list")).content.decode()
     spark = re.search(r'data-sparkline="([^"]+)"', page).group(1)
-    days, means = (part.split(",") for part in spark.split(";"))
-    assert means == ["80.5", "79.25"] and int(days[1]) == 29 and int(days[0]) in (26, 27)
+    (first_day, first_mean), (last_day, last_mean) = (p.split(":") for p in spark.split(","))
+    assert (first_mean, last_mean) == ("80.5", "79.25")
+    assert int(last_day) == 29 and int(first_day) in (26, 27)
     assert "sparkline.js" in page
 
 
 def test_blood_pressure_sparklines_carry_systolic_and_diastolic(client_for, alice, patient_a):
     add_measurement(patient_a, 1, kind="blood_pressure", systolic=140, diastolic=90)
     page = client_for(alice).get(reverse("patients:list")).content.decode()
-    assert re.search(r'data-sparkline="\d+;140;90"', page)
+    assert re.search(r'data-sparkline="\d+:140:90"', page)
+
+
+def test_the_trend_compares_calendar_weeks_in_the_clinics_time_zone(client_for, alice, patient_a):
+    """The last 7 days are today and the 6 before, local days: at 08:00 a reading of 23:30 seven
+    days ago (local) belongs to the week before, though it is fewer than 7 × 24 hours old."""
+    now = datetime.datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM)
+    with time_machine.travel(now, tick=False):
+        for when, weight in (
+            ((2026, 11, 17, 12, 0), "79"),
+            ((2026, 11, 23, 23, 30), "80"),
+            ((2026, 11, 28, 9, 0), "79"),
+        ):
+            days = (now - datetime.datetime(*when, tzinfo=AMSTERDAM)).total_seconds() / 86400
+            add_measurement(patient_a, days, kind="weight", value=Decimal(weight))
+        row = dict(client_for(alice).get(reverse("patients:list")).context["rows"])[patient_a]
+    # 79 this week against 79.5 the week before (by 24-hour periods: 79.5 against 79, up).
+    assert row.latest["weight"].trend == -1
 
 
 def test_the_legend_explains_the_trend(client_for, alice, patient_a):
@@ -166,3 +184,25 @@ def test_the_list_pages_searches_and_filters_in_one_statement_a_page(
     alerts_evaluate(patient=patient_a, measurements=Measurement.objects.filter(patient=patient_a))
     _response, alerting = listed(client, alerts="on")
     assert alerting == [patient_a]
+
+
+def test_a_page_of_the_list_and_its_length_are_one_statement(
+    client_for, alice, clinic_a, patient_a, django_assert_num_queries
+):
+    """The page's rows carry the list's length; a page number that is no page's gives the
+    first page, one past the end the last (as Django's get_page), with the right page count."""
+    PatientFactory.create_batch(27, clinic=clinic_a)
+    patients = dashboard_patients(clinic=clinic_a, triage=Triage.for_clinic(clinic_a.pk))
+    with django_assert_num_queries(1):
+        page = patients.page("2", per_page=25)
+        assert page.number == 2 and len(page) == 3 and page.paginator.num_pages == 2
+        assert not page.has_next() and page.has_previous()
+    for junk in ("", "x", None, "-3", "0"):
+        assert patients.page(junk, per_page=25).number == 1
+    last = patients.page("9", per_page=25)
+    assert last.number == 2 and len(last) == 3
+    client = client_for(alice)
+    _response, shown = listed(client, page=9)
+    assert len(shown) == 3
+    _response, shown = listed(client, q="Nergens", page=2)
+    assert shown == []

@@ -296,7 +296,7 @@ def test_display_helpers_round_half_up(value, places, language, shown):
     from django.utils import translation
 
     from patients.models import fixed_decimals
-    from portal.jinja2 import fixed
+    from portal.numbers import fixed
 
     with translation.override(language):
         assert fixed(Decimal(value), places) == shown

@@ -1,5 +1,5 @@
 // The dashboard's sparklines: a kind's daily means over the last 30 days, drawn with uPlot from
-// the element's data-sparkline ("days;means[;second]", days 0-29). Decorative: the value, its
+// the element's data-sparkline ("day:mean[:second],…", days 0-29). Decorative: the value, its
 // limit mark and its trend are in the cell as text. Same x range for every patient, so lines
 // compare down the column.
 import uPlot from "../vendor/uplot-1.6.32/uPlot.esm.js";
@@ -7,8 +7,10 @@ import uPlot from "../vendor/uplot-1.6.32/uPlot.esm.js";
 const DAYS = 30;
 const SIZE = { width: 96, height: 24 };
 
+// "3:140:90,4:138.5:88" → [[3, 4], [140, 138.5], [90, 88]]: days, then one line per value.
 function parse(text) {
-  return text.split(";").map((part) => part.split(",").map(Number));
+  const points = text.split(",").map((point) => point.split(":").map(Number));
+  return points[0].map((_, column) => points.map((point) => point[column]));
 }
 
 function colour(element, name, fallback) {
