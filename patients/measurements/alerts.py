@@ -15,6 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime
+import functools
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -120,10 +121,10 @@ class Triage:
         cases: list[str] = []
         params: list[object] = []
         for rule in self.rules.values():
-            holding = self._holding_patients(rule)
-            if holding is None:
+            compiled = self._holding_patients_sql(rule)
+            if compiled is None:
                 continue
-            subquery, subquery_params = holding.query.sql_with_params()
+            subquery, subquery_params = compiled
             overridden_for = overriding.get((rule.kind, rule.rule_type))
             if rule.patient_id is not None:
                 applies, applies_params = [f"{patient}.id = %s"], [rule.patient_id]
@@ -142,22 +143,22 @@ class Triage:
         array = f"ARRAY[{', '.join(cases)}]::bigint[]" if cases else "ARRAY[]::bigint[]"
         return f"array_remove({array}, NULL)", params
 
-    def _holding_patients(self, rule: ThresholdRule) -> QuerySet | None:
+    def _holding_patients_sql(self, rule: ThresholdRule) -> tuple[str, tuple] | None:
         """The clinic's patients whose newest reading of the rule's kind crosses it or, for a
-        no-reading rule, is recent (the patients it does not hold for).
+        no-reading rule, is recent (the patients it does not hold for), as compiled SQL.
 
         The newest reading of each kind is a row of LatestReading (kept by the database): a
         rule is one pass over the clinic's rows of its kind, with the same filters (`crossing`,
         `recent_reading`) as on the readings themselves, which PostgreSQL hashes once."""
-        newest = LatestReading.objects.for_clinic(self.clinic_id).filter(kind=rule.kind)
         if rule.rule_type == RuleType.NO_READING:
             if not rule.days:
                 return None
-            return newest.filter(recent_reading(rule, self.now)).values("patient_id")
-        crosses = crossing(rule)
-        if crosses is None:
-            return None
-        return newest.filter(crosses).values("patient_id")
+            sql, params, since_at = _recent_patients_sql(self.clinic_id, rule.kind)
+            since = self.now - datetime.timedelta(days=rule.days)
+            return sql, (*params[:since_at], since, *params[since_at + 1 :])
+        return _crossing_patients_sql(
+            self.clinic_id, rule.kind, rule.rule_type, rule.limit, rule.limit_diastolic
+        )
 
     def holding_for(self, patient: Patient) -> list[int]:
         """The rules that hold for one patient (the overview's; the dashboard's list selects
@@ -196,6 +197,37 @@ class Triage:
             if rule is not None and rule.rule_type != RuleType.NO_READING:
                 marks[rule.kind] = rule.rule_type
         return marks
+
+
+@functools.lru_cache(maxsize=1024)
+def _crossing_patients_sql(
+    clinic_id: int, kind: str, rule_type: str, limit: Decimal | None, diastolic: Decimal | None
+) -> tuple[str, tuple] | None:
+    """The compiled SQL of the clinic's patients whose newest reading crosses a limit rule of
+    these values (`crossing`). It depends on nothing else, and compiling it cost each dashboard
+    visit more than running it, so it is compiled once per process and set of values."""
+    rule = ThresholdRule(kind=kind, rule_type=rule_type, limit=limit, limit_diastolic=diastolic)
+    crosses = crossing(rule)
+    if crosses is None:
+        return None
+    newest = LatestReading.objects.for_clinic(clinic_id).filter(kind=kind)
+    return newest.filter(crosses).values("patient_id").query.sql_with_params()
+
+
+# An instant no reading has: compiled in place of a no-reading rule's "since", then replaced.
+_SINCE_PLACEHOLDER = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _recent_patients_sql(clinic_id: int, kind: str) -> tuple[str, tuple, int]:
+    """The compiled SQL of the clinic's patients with a reading of `kind` since a moment
+    (`recent_reading`), and the position of that moment among its parameters: compiled once per
+    process, the moment filled in per request (`Triage`)."""
+    rule = ThresholdRule(kind=kind, rule_type=RuleType.NO_READING, days=1)
+    recent = recent_reading(rule, _SINCE_PLACEHOLDER + datetime.timedelta(days=1))
+    newest = LatestReading.objects.for_clinic(clinic_id).filter(recent).values("patient_id")
+    sql, params = newest.query.sql_with_params()
+    return sql, params, params.index(_SINCE_PLACEHOLDER)
 
 
 @dataclass(frozen=True)
