@@ -22,9 +22,9 @@ def _decimal_separator(language: str | None) -> str:
 
 
 def fixed(value: Decimal | float | int | None, places: int, *, language: str | None = "") -> str:
-    """`value` with `places` decimals in the active language, or in `language` ("" for no
-    value). A float goes through its shortest text first, so 77.85 stays 77.85 rather than
-    77.8499… before rounding."""
+    """`value` with `places` decimals ("" for no value), in `language` if one is given (the
+    tables read the active one once per table), else in the active language. A float goes
+    through its shortest text first, so 77.85 stays 77.85 rather than 77.8499… before rounding."""
     if value is None:
         return ""
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

@@ -110,7 +110,7 @@ class Triage:
         none), as SQL over the patient row `patient` (a table name or alias).
 
         Each rule's test is the ORM's SQL for the clinic's newest readings that cross it
-        (`_holding_patients`), joined here as plain SQL: built as a tree of Case/When/Q
+        (`_holding_patients_sql`), joined here as plain SQL: built as a tree of Case/When/Q
         expressions the same test cost the dashboard more to compile than to run. Every value
         is a parameter; the SQL text is the ORM compiler's, `patient` and rule ids (ints).
         """

@@ -30,6 +30,11 @@ Reading = Any  # a named row of patients.measurements.selectors.readings
 register = template.Library()
 
 
+def _kind_labels() -> dict[str, str]:
+    # Labels as text once per table: each lazy label would be translated again in every row.
+    return {code: str(kind.label) for code, kind in KINDS.items()}
+
+
 def _open_alerts(count: int) -> str:
     # Here, not in the partial: makemessages finds no plurals in a Jinja2 template.
     return ngettext("open alert", "open alerts", count)
@@ -45,13 +50,11 @@ def calendar_days_ago(moment: datetime.datetime | None) -> str:
 def patient_rows(rows: Iterable[tuple[Patient, PatientSummary | None]]) -> SafeString:
     """The `<tr>`s of the patient list; with dashboard summaries (professionals), each patient's
     latest values with their trend, the last reading's age and the open alerts."""
-    # Labels as text once per table: each lazy label would be translated again in every row.
-    kind_labels = {code: str(kind.label) for code, kind in KINDS.items()}
     return render_partial(
         "patients/patient_rows.html",
         {
             "rows": rows,
-            "kind_labels": kind_labels,
+            "kind_labels": _kind_labels(),
             # Once per count of days a table: a translation per row reads the language each time.
             "days_ago": functools.cache(days_ago),
             "open_alerts": _open_alerts,
@@ -73,8 +76,7 @@ def reading_rows(readings: Iterable[Reading], kind: Kind) -> SafeString:
 def import_preview_rows(readings: Iterable[CheckedReading]) -> SafeString:
     """The `<tr>`s of an import preview's new readings, of any kind: kind, time, value (as
     the readings table shows it), device."""
-    kind_labels = {code: str(kind.label) for code, kind in KINDS.items()}
     return render_partial(
         "patients/import_preview_rows.html",
-        {"readings": readings, "kinds": KINDS, "kind_labels": kind_labels},
+        {"readings": readings, "kinds": KINDS, "kind_labels": _kind_labels()},
     )
