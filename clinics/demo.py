@@ -65,7 +65,8 @@ class SeededClinic:
     staff: dict[str, User]  # "beheer", "fysio1", ... -> the user
 
 
-# A seeder adds a feature's demo data to one clinic and returns the logins it made.
+# A seeder adds a feature's demo data to one clinic and returns the logins it made (or fields
+# to add to a login already made, by its e-mail address).
 DemoSeeder = Callable[[SeededClinic], list[dict]]
 _SEEDERS: list[DemoSeeder] = []
 
@@ -131,5 +132,16 @@ def demo_seed() -> list[dict]:
             credentials.append(demo_login(user, role.value, clinic, with_device=True))
             staff[local] = user
         for seeder in _SEEDERS:
-            credentials += seeder(SeededClinic(clinic, demo, staff))
+            _merge(credentials, seeder(SeededClinic(clinic, demo, staff)))
     return credentials
+
+
+def _merge(credentials: list[dict], added: list[dict]) -> None:
+    """A seeder's entry for a login already listed adds its fields to it (a counsellor's chat
+    passphrase next to their password); any other entry is a new login."""
+    by_email = {entry["email"]: entry for entry in credentials}
+    for entry in added:
+        if entry["email"] in by_email:
+            by_email[entry["email"]].update(entry)
+        else:
+            credentials.append(entry)

@@ -64,6 +64,9 @@ class ClinicChatKey(ClinicOwnedModel):
             models.UniqueConstraint(fields=["clinic"], name="one_chat_key_per_clinic"),
         ]
 
+    def __str__(self) -> str:
+        return str(self.key_id)
+
 
 class StaffChatKey(models.Model):
     """A staff member's key set (one per account, whichever clinics they work in). The private
@@ -77,6 +80,9 @@ class StaffChatKey(models.Model):
     sig_public = models.BinaryField(max_length=PUBLIC_KEY_BYTES)
     sealed_private = models.JSONField()  # {"passphrase": {...}, "recovery": {...}}
     created_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return str(self.key_id)
 
 
 class CertificateQuerySet(ClinicQuerySet):
@@ -108,6 +114,9 @@ class Certificate(ClinicOwnedModel):
                 fields=["clinic", "staff_key", "purpose"], name="one_certificate_per_purpose"
             ),
         ]
+
+    def __str__(self) -> str:
+        return str(self.purpose)
 
 
 class Organisation(ClinicOwnedModel):
@@ -188,6 +197,9 @@ class Conversation(ClinicOwnedModel):
             )
         ]
 
+    def __str__(self) -> str:
+        return str(self.id)
+
 
 class Message(models.Model):
     """A message or an internal note, as ciphertext. The id is made by the sender's client and
@@ -214,6 +226,9 @@ class Message(models.Model):
             models.Index(fields=["conversation", "created_at"], name="message_conversation_time")
         ]
 
+    def __str__(self) -> str:
+        return str(self.id)
+
 
 class Wrap(models.Model):
     """A message's content key sealed (HPKE) to one recipient key set; purged with its message."""
@@ -230,6 +245,9 @@ class Wrap(models.Model):
         ]
         indexes = [models.Index(fields=["recipient_key_id"], name="wrap_recipient")]
 
+    def __str__(self) -> str:
+        return str(self.recipient_key_id)
+
 
 class ConversationRead(models.Model):
     """Until when a counsellor has read a conversation (unread first, unread counts)."""
@@ -242,6 +260,9 @@ class ConversationRead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "user"], name="one_read_per_user")
         ]
+
+    def __str__(self) -> str:
+        return str(self.conversation_id)
 
 
 class ChatNotification(ClinicOwnedModel):
@@ -256,6 +277,9 @@ class ChatNotification(ClinicOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["clinic", "user"], name="one_notification_per_user")
         ]
+
+    def __str__(self) -> str:
+        return str(self.user_id)
 
 
 class UsageMonth(ClinicOwnedModel):
@@ -272,3 +296,6 @@ class UsageMonth(ClinicOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["join_code", "month"], name="one_usage_per_month")
         ]
+
+    def __str__(self) -> str:
+        return str(self.month)

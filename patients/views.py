@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 
 from clinics.forms import AccessLogFilterForm
 from clinics.models import AccessPart, Role
-from clinics.views.mfa import qr_data_uri
 from patients.forms import PatientForm, PatientInviteForm, PatientSearchForm
 from patients.kinds import KINDS
 from patients.measurements.alerts import Triage
@@ -35,6 +34,7 @@ from patients.selectors import (
 )
 from patients.services import patient_create, patient_invite, patient_update
 from portal.http import posted_data
+from portal.qr import qr_data_uri
 
 RECORD_ROLES = (Role.CLINIC_ADMIN, Role.PROFESSIONAL)
 

@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinics.context_processors.navigation",
+                "messaging.context_processors.chat_unread",
             ],
         },
     },
@@ -326,6 +327,11 @@ CELERY_BEAT_SCHEDULE = {
     "retention-purge": {
         "task": "clinics.tasks.retention_purge",
         "schedule": 60 * 60,
+    },
+    # Counsellors' "a message waits" e-mails held back by the quarter hour (messaging).
+    "chat-notifications": {
+        "task": "messaging.tasks.chat_notifications_send",
+        "schedule": 5 * 60,
     },
     "alerts-missing-readings": {
         "task": "patients.tasks.alerts_check_missing_readings_task",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("invite/", include("clinics.invitation_urls")),
     path("patients/", include("patients.urls")),
     path("counsellor/", include("messaging.urls")),
+    path("m/", include("messaging.reporter_urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -1,8 +1,5 @@
 import base64
-import io
 
-import qrcode
-import qrcode.image.svg
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -24,16 +21,9 @@ from clinics.mfa import (
     totp_device_for_enrolment,
 )
 from portal.http import posted_data
+from portal.qr import qr_data_uri
 
 BACKUP_CODES_SESSION_KEY = "mfa_fresh_backup_codes"
-
-
-def qr_data_uri(text: str) -> str:
-    """An SVG QR code as a data: URI (allowed by the CSP's img-src), made on the server."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @never_cache

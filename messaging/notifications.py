@@ -1,0 +1,81 @@
+"""E-mail to counsellors that a message waits (E2EE.md check 11): a fixed template that names
+nothing but the portal, never the content, nickname, organisation or clinic, and at most one
+e-mail per counsellor per quarter hour however many messages arrive.
+
+A reporter's message marks every counsellor who could read it (a certified key of the clinic)
+as having one waiting (`ChatNotification.pending_since`); sending happens after the commit, and
+a beat task sends what was held back once the quarter hour is over.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import current_app
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from clinics.emails import send_templated_mail_in_every_language
+from clinics.models import Membership, Role
+from messaging.models import Certificate, ChatNotification, Purpose
+
+QUIET_PERIOD = datetime.timedelta(minutes=15)
+TEMPLATE = "messaging/emails/new_message"
+SEND_TASK = "messaging.tasks.chat_notifications_send"
+
+
+def counsellors_notify(*, clinic_id: int) -> None:
+    """Mark a waiting message for each counsellor of the clinic who can read it, then (after
+    the commit) send what is due."""
+    counsellors = (
+        Membership.objects.active()
+        .filter(
+            clinic_id=clinic_id,
+            role=Role.COUNSELLOR,
+            user__chat_key__certificates__in=Certificate.objects.for_clinic(clinic_id)
+            .valid()
+            .filter(purpose=Purpose.COUNSELLOR),
+        )
+        .values_list("user_id", flat=True)
+    )
+    for user_id in set(counsellors):
+        notice, _created = ChatNotification.objects.get_or_create(
+            clinic_id=clinic_id, user_id=user_id
+        )
+        ChatNotification.objects.filter(pk=notice.pk).update(
+            pending_since=Coalesce("pending_since", Now())
+        )
+    # By name: messaging.tasks imports this module.
+    transaction.on_commit(lambda: current_app.send_task(SEND_TASK))
+
+
+def notifications_send_due(now: datetime.datetime | None = None) -> int:
+    """Send every waiting notice whose counsellor was not told in the last quarter hour; returns
+    how many e-mails went out."""
+    now = now or timezone.now()
+    due = ChatNotification.objects.filter(pending_since__isnull=False).filter(
+        Q(last_sent_at__isnull=True) | Q(last_sent_at__lte=now - QUIET_PERIOD)
+    )
+    sent = 0
+    for notice_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            notice = (
+                ChatNotification.objects.select_for_update(skip_locked=True)
+                .filter(pk=notice_id, pending_since__isnull=False)
+                .select_related("user")
+                .first()
+            )
+            if notice is None or (
+                notice.last_sent_at is not None and notice.last_sent_at > now - QUIET_PERIOD
+            ):
+                continue
+            notice.last_sent_at, notice.pending_since = now, None
+            notice.save(update_fields=["last_sent_at", "pending_since"])
+            if notice.user.is_active:
+                send_templated_mail_in_every_language(
+                    template=TEMPLATE, to=notice.user.email, context={}
+                )
+                sent += 1
+    return sent

@@ -1,0 +1,276 @@
+"""The counsellor chat's reads. Every one goes through `live()`: an expired row is invisible
+before the purge deletes it (E2EE.md check 9). Query counts do not grow with the number of
+conversations or messages (bench: inbox_queries_10 == inbox_queries_1000)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+
+from clinics.models import Clinic, User
+from messaging.models import (
+    Certificate,
+    ClinicChatKey,
+    Conversation,
+    ConversationRead,
+    ConversationStatus,
+    JoinCode,
+    Message,
+    MessageKind,
+    Organisation,
+    Purpose,
+    StaffChatKey,
+    UsageMonth,
+    Wrap,
+)
+from messaging.payloads import b64
+
+# Usage figures are shown only for a code with this many distinct reporters or more, so that a
+# figure never points at one person (PRODUCT.md, "5 users").
+USAGE_MINIMUM_REPORTERS = 5
+INBOX_PAGE_SIZE = 50
+# A poll returns what was written since its cursor minus this overlap: a message committed a
+# moment after a later one is still delivered; the client drops what it already has by id.
+POLL_OVERLAP = datetime.timedelta(seconds=5)
+
+
+def key_directory(clinic: Clinic | int) -> dict:
+    """What a client needs to decide whom to wrap to: the clinic's certifying key and the
+    certified counsellor keys with their certificates (the client verifies each)."""
+    clinic_key = ClinicChatKey.objects.for_clinic(clinic).first()
+    certificates = (
+        Certificate.objects.for_clinic(clinic)
+        .valid()
+        .filter(purpose=Purpose.COUNSELLOR)
+        .select_related("staff_key")
+        .order_by("staff_key__key_id")
+    )
+    return {
+        "clinic_key": None
+        if clinic_key is None
+        else {"key_id": clinic_key.key_id, "sig_public": b64(clinic_key.sig_public)},
+        "counsellors": [
+            {
+                "key_id": c.staff_key.key_id,
+                "kem_public": b64(c.staff_key.kem_public),
+                "sig_public": b64(c.staff_key.sig_public),
+                "purpose": c.purpose,
+                "certificate": b64(c.signature),
+            }
+            for c in certificates
+        ],
+    }
+
+
+def staff_key_of(user: User) -> StaffChatKey | None:
+    return StaffChatKey.objects.filter(user=user).first()
+
+
+def is_certified(clinic: Clinic, staff_key: StaffChatKey | None) -> bool:
+    return (
+        staff_key is not None
+        and Certificate.objects.for_clinic(clinic)
+        .valid()
+        .filter(staff_key=staff_key, purpose=Purpose.COUNSELLOR)
+        .exists()
+    )
+
+
+def _unread_for(user: User) -> Exists:
+    read_at = ConversationRead.objects.filter(conversation=OuterRef("conversation"), user=user)
+    return Exists(
+        Message.objects.live()
+        .filter(conversation=OuterRef("pk"), from_reporter=True)
+        .exclude(Exists(read_at.filter(read_at__gte=OuterRef("created_at"))))
+    )
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: uuid.UUID
+    status: str
+    created_at: datetime.datetime
+    last_message_at: datetime.datetime
+    unread: bool
+    # The newest reporter message with this counsellor's wrap, so the browser can show the
+    # nickname inside it (the server cannot).
+    latest: dict | None
+
+
+def inbox(
+    clinic: Clinic, user: User, organisation: Organisation, status: str, *, key_id: str
+) -> list[InboxRow]:
+    """An organisation's open or closed conversations: unread first, newest activity first."""
+    latest = (
+        Message.objects.live()
+        .filter(conversation=OuterRef("pk"), from_reporter=True)
+        .order_by("-created_at")
+    )
+    conversations = (
+        Conversation.objects.live()
+        .for_clinic(clinic)
+        .filter(organisation=organisation, status=status)
+        .annotate(unread=_unread_for(user), latest_id=Subquery(latest.values("pk")[:1]))
+        .order_by("-unread", "-last_message_at")[:INBOX_PAGE_SIZE]
+    )
+    rows = list(conversations)
+    latest_rows = {
+        m["id"]: m
+        for m in message_rows(Message.objects.filter(pk__in=[r.latest_id for r in rows]), key_id)
+    }
+    return [
+        InboxRow(
+            id=c.pk,
+            status=c.status,
+            created_at=c.created_at,
+            last_message_at=c.last_message_at,
+            unread=c.unread,
+            latest=latest_rows.get(str(c.latest_id)),
+        )
+        for c in rows
+    ]
+
+
+def inbox_counts(clinic: Clinic, user: User) -> dict[int, int]:
+    """Unread conversations per organisation (the tabs and the navigation's count)."""
+    rows = (
+        Conversation.objects.live()
+        .for_clinic(clinic)
+        .filter(_unread_for(user))
+        .values_list("organisation_id", flat=True)
+    )
+    counts: dict[int, int] = {}
+    for organisation_id in rows:
+        counts[organisation_id] = counts.get(organisation_id, 0) + 1
+    return counts
+
+
+def unread_total(clinic: Clinic, user: User) -> int:
+    return Conversation.objects.live().for_clinic(clinic).filter(_unread_for(user)).count()
+
+
+MESSAGE_FIELDS = (
+    "id", "conversation_id", "kind", "from_reporter", "sender_key_id", "iv", "cipher",
+    "signature", "recipients", "created_at", "wrap",
+)  # fmt: skip
+
+
+def message_rows(messages: QuerySet, key_id: str, *, limit: int | None = None) -> list[dict]:
+    """Messages as the browser reads them, each with the wrap for `key_id` (or none)."""
+    my_wrap = Wrap.objects.filter(message=OuterRef("pk"), recipient_key_id=key_id)
+    rows = (
+        messages.live()
+        .annotate(wrap=Subquery(my_wrap.values("sealed")[:1]))
+        .order_by("created_at", "pk")
+        .values(*MESSAGE_FIELDS)
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        {
+            "id": str(row["id"]),
+            "conversation_id": str(row["conversation_id"]),
+            "kind": row["kind"],
+            "from_reporter": row["from_reporter"],
+            "sender_key_id": row["sender_key_id"],
+            "iv": b64(row["iv"]),
+            "cipher": b64(row["cipher"]),
+            "signature": b64(row["signature"]),
+            "recipients": row["recipients"].split(","),
+            "created_at": row["created_at"].isoformat(),
+            # The shape the clients open (docs/chat-protocol.md): only the reader's own wrap.
+            "wraps": {key_id: b64(row["wrap"])} if row["wrap"] is not None else {},
+        }
+        for row in rows
+    ]
+
+
+def conversation_messages(
+    conversation: Conversation,
+    *,
+    key_id: str,
+    since: datetime.datetime | None,
+    with_notes: bool,
+) -> list[dict]:
+    messages = Message.objects.filter(conversation=conversation)
+    if not with_notes:
+        messages = messages.filter(kind=MessageKind.BODY)
+    if since is not None:
+        messages = messages.filter(created_at__gte=since - POLL_OVERLAP)
+    return message_rows(messages, key_id)
+
+
+def live_conversation(clinic: Clinic, conversation_id: uuid.UUID) -> Conversation | None:
+    return Conversation.objects.live().for_clinic(clinic).filter(pk=conversation_id).first()
+
+
+def rewrap_pending(clinic: Clinic, *, my_key_id: str, limit: int = 200) -> dict:
+    """Live messages of the clinic that this counsellor can open but a certified counsellor key
+    cannot yet: the work a counsellor's browser does for a colleague who joined later."""
+    directory = key_directory(clinic)
+    certified = [c["key_id"] for c in directory["counsellors"] if c["key_id"] != my_key_id]
+    work = []
+    for key_id in certified:
+        missing = (
+            Message.objects.filter(conversation__clinic=clinic)
+            .filter(Exists(Wrap.objects.filter(message=OuterRef("pk"), recipient_key_id=my_key_id)))
+            .exclude(Exists(Wrap.objects.filter(message=OuterRef("pk"), recipient_key_id=key_id)))
+        )
+        rows = message_rows(missing, my_key_id, limit=limit)
+        if rows:
+            work.append({"recipient_key_id": key_id, "messages": rows})
+    return {"directory": directory, "work": work}
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    code: str
+    retired: bool
+    reporters: int
+    months: list[UsageMonth]
+
+    @property
+    def is_shown(self) -> bool:
+        return self.reporters >= USAGE_MINIMUM_REPORTERS
+
+
+def usage(clinic: Clinic) -> list[tuple[Organisation, list[UsageRow]]]:
+    """Per organisation and code: conversations started and active reporters per month, from
+    counts only. A conversation is one pseudonymous reporter, so a code's distinct reporters are
+    the conversations started with it."""
+    codes = (
+        JoinCode.objects.for_clinic(clinic)
+        .select_related("organisation")
+        .order_by("organisation__name", "-created_at")
+    )
+    months: dict[int, list[UsageMonth]] = {}
+    for month in UsageMonth.objects.for_clinic(clinic).order_by("-month"):
+        months.setdefault(month.join_code_id, []).append(month)
+    result: dict[int, tuple[Organisation, list[UsageRow]]] = {}
+    for code in codes:
+        code_months = months.get(code.pk, [])
+        row = UsageRow(
+            code=code.code,
+            retired=code.retired_at is not None,
+            reporters=sum(m.conversations_started for m in code_months),
+            months=code_months,
+        )
+        result.setdefault(code.organisation_id, (code.organisation, []))[1].append(row)
+    return list(result.values())
+
+
+def organisations(clinic: Clinic) -> QuerySet:
+    """The clinic's organisations, each with the code that admits reporters now (or None)."""
+    admitting = (
+        JoinCode.objects.admitting().filter(organisation=OuterRef("pk")).order_by("-created_at")
+    )
+    return Organisation.objects.for_clinic(clinic).annotate(
+        code=Subquery(admitting.values("code")[:1])
+    )
+
+
+def conversation_status_choices() -> list[tuple[str, str]]:
+    return list(ConversationStatus.choices)

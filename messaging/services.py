@@ -1,0 +1,382 @@
+"""The counsellor chat's writes. The server relays ciphertext it cannot read, so what it can
+enforce it enforces here, before a row is written: who may send as which key, to which keys,
+that every recipient has its wrap, that a message id is used once, and when each row expires.
+
+Invariants:
+- `expires_at` comes from the database clock plus the period declared in
+  messaging.personal_data (never the web server's clock, never a second 31).
+- A message's recipients are a subset of the keys allowed for its conversation: the certified
+  counsellor keys of the conversation's clinic, plus the reporter's own key for a message (never
+  for a note). The browsers check the same, and more (signatures, certificates); the server's
+  check keeps a forged recipient list from being stored at all.
+- A message id is used once: the same message sent again is the same row (idempotent); the id
+  with other content, or in another conversation, is refused and nothing changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import DurationField, F, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Greatest, Now
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.models import Clinic, Membership, Role, User
+from messaging import crypto
+from messaging.models import (
+    Certificate,
+    ClinicChatKey,
+    Conversation,
+    ConversationRead,
+    ConversationStatus,
+    JoinCode,
+    Message,
+    MessageKind,
+    Organisation,
+    Purpose,
+    StaffChatKey,
+    UsageMonth,
+    Wrap,
+)
+from messaging.notifications import counsellors_notify
+from messaging.payloads import KeySetIn, MessageIn, Refused
+from portal.personal_data import declaration_for
+
+# Join codes: no 0/O, 1/I/L, so a code read off a poster is typed right; 31^10 codes.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+
+
+def retention() -> datetime.timedelta:
+    return declaration_for(Message).retention
+
+
+def _expires_from_now() -> CombinedExpression:
+    """Now() + the declared period, evaluated by the database when the row is written."""
+    return Now() + Value(retention(), output_field=DurationField())
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+def clinic_key_set_up(*, clinic: Clinic, actor: User, key: KeySetIn) -> ClinicChatKey:
+    if key.key_id != crypto.fingerprint(key.sig_public):
+        raise Refused(_("The key id does not belong to this key."))
+    try:
+        with transaction.atomic():
+            return ClinicChatKey.objects.create(
+                clinic=clinic,
+                key_id=key.key_id,
+                sig_public=key.sig_public,
+                sealed_private=key.sealed,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise Refused(_("This clinic already has a chat key."), 409) from exc
+
+
+def staff_key_set_up(*, user: User, key: KeySetIn) -> StaffChatKey:
+    if key.key_id != crypto.key_id(key.kem_public, key.sig_public):
+        raise Refused(_("The key id does not belong to these keys."))
+    try:
+        with transaction.atomic():
+            return StaffChatKey.objects.create(
+                user=user,
+                key_id=key.key_id,
+                kem_public=key.kem_public,
+                sig_public=key.sig_public,
+                sealed_private=key.sealed,
+            )
+    except IntegrityError as exc:
+        raise Refused(_("You already have a chat key."), 409) from exc
+
+
+def certificate_issue(
+    *, clinic: Clinic, actor: User, staff_key: StaffChatKey, signature: bytes
+) -> Certificate:
+    """The admin's browser signed the staff key's id with the clinic key; the server checks the
+    signature too, so that a certificate no client would accept is never stored."""
+    clinic_key = ClinicChatKey.objects.for_clinic(clinic).first()
+    if clinic_key is None:
+        raise Refused(_("Set up the clinic's chat key first."), 409)
+    is_counsellor = (
+        Membership.objects.active()
+        .for_clinic(clinic)
+        .filter(user_id=staff_key.user_id, role=Role.COUNSELLOR)
+        .exists()
+    )
+    if not is_counsellor:
+        raise Refused(_("Only a counsellor of this clinic can be certified."), 409)
+    if not crypto.verify_certificate(
+        bytes(clinic_key.sig_public),
+        clinic_key.key_id,
+        staff_key.key_id,
+        Purpose.COUNSELLOR,
+        signature,
+    ):
+        raise Refused(_("The certificate's signature is not valid."))
+    certificate, _created = Certificate.objects.update_or_create(
+        clinic=clinic,
+        staff_key=staff_key,
+        purpose=Purpose.COUNSELLOR,
+        defaults={
+            "clinic_key": clinic_key,
+            "signature": signature,
+            "certified_by": actor,
+            "certified_at": Now(),
+            "revoked_at": None,
+        },
+    )
+    return certificate
+
+
+def certificate_revoke(*, certificate: Certificate) -> Certificate:
+    """No new wraps for this key from now on; what it could read stays read (E2EE.md)."""
+    if certificate.revoked_at is None:
+        Certificate.objects.filter(pk=certificate.pk).update(revoked_at=Now())
+        certificate.refresh_from_db(fields=["revoked_at"])
+    return certificate
+
+
+# --- organisations and their codes -----------------------------------------------------------
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(typed: str) -> str:
+    """A code as people type it: any case, with spaces or dashes between the groups."""
+    return "".join(c for c in typed.upper() if c.isalnum())
+
+
+def organisation_create(*, clinic: Clinic, name: str) -> Organisation:
+    name = name.strip()
+    if not name:
+        raise Refused(_("Give the organisation a name."))
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(clinic=clinic, name=name)
+            JoinCode.objects.create(clinic=clinic, organisation=organisation, code=_new_code())
+    except IntegrityError as exc:
+        raise Refused(_("This clinic already has an organisation of that name."), 409) from exc
+    return organisation
+
+
+@transaction.atomic
+def join_code_rotate(*, organisation: Organisation) -> JoinCode:
+    """A new code; the old one admits no new reporter (its conversations go on)."""
+    join_code_close(organisation=organisation)
+    return JoinCode.objects.create(
+        clinic_id=organisation.clinic_id, organisation=organisation, code=_new_code()
+    )
+
+
+def join_code_close(*, organisation: Organisation) -> None:
+    organisation.join_codes.admitting().update(retired_at=Now())
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sender:
+    key_id: str
+    from_reporter: bool
+
+
+def conversation_join(
+    *,
+    code: str,
+    conversation_id: uuid.UUID,
+    key: KeySetIn,
+    recovery_lookup: str,
+) -> Conversation:
+    """A reporter starts a conversation with the code on the poster. `key.sealed` holds the
+    recovery copy only (a reporter has no passphrase)."""
+    join_code = (
+        JoinCode.objects.admitting()
+        .select_related("organisation")
+        .filter(code=normalise_code(code))
+        .first()
+    )
+    if join_code is None:
+        raise Refused(_("This code is not valid (any more). Check it on the poster."), 404)
+    if key.key_id != crypto.key_id(key.kem_public, key.sig_public):
+        raise Refused(_("The key id does not belong to these keys."))
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                id=conversation_id,
+                clinic_id=join_code.clinic_id,
+                organisation=join_code.organisation,
+                join_code=join_code,
+                reporter_key_id=key.key_id,
+                reporter_kem_public=key.kem_public,
+                reporter_sig_public=key.sig_public,
+                recovery_lookup=recovery_lookup,
+                sealed_private=key.sealed["recovery"],
+                expires_at=_expires_from_now(),
+            )
+            _count_usage(join_code, started=1)
+    except IntegrityError as exc:
+        raise Refused(_("This conversation or key is already registered."), 409) from exc
+    conversation.refresh_from_db(fields=["expires_at", "created_at", "last_message_at"])
+    return conversation
+
+
+def _count_usage(join_code: JoinCode, *, started: int = 0, active: int = 0) -> None:
+    """Counts per code and month (metadata only): no identifier is stored with them."""
+    usage, _created = UsageMonth.objects.get_or_create(
+        clinic_id=join_code.clinic_id, join_code=join_code, month=_this_month()
+    )
+    UsageMonth.objects.filter(pk=usage.pk).update(
+        conversations_started=F("conversations_started") + started,
+        active_reporters=F("active_reporters") + active,
+    )
+
+
+def _this_month() -> datetime.date:
+    """The first day of this month in the clinics' time zone."""
+    return timezone.localdate().replace(day=1)
+
+
+def allowed_recipients(conversation: Conversation, kind: str) -> set[str]:
+    """The key ids a message of this kind may be wrapped to: the clinic's certified counsellor
+    keys, and the reporter's key for a message (a note is for counsellors only)."""
+    counsellors = set(
+        Certificate.objects.for_clinic(conversation.clinic_id)
+        .valid()
+        .filter(purpose=Purpose.COUNSELLOR)
+        .values_list("staff_key__key_id", flat=True)
+    )
+    if kind == MessageKind.BODY:
+        counsellors.add(conversation.reporter_key_id)
+    return counsellors
+
+
+def message_send(
+    *, conversation: Conversation, sender: Sender, payload: MessageIn, notify: bool = True
+) -> tuple[Message, bool]:
+    """Store a message (or a note) and its wraps in one transaction; (message, created). A
+    reporter's new message tells the counsellors by e-mail (not for the demo's history)."""
+    existing = Message.objects.filter(pk=payload.id).first()
+    if existing is not None:
+        return _same_message(existing, conversation, payload), False
+    if sender.from_reporter and payload.kind != MessageKind.BODY:
+        raise Refused(_("A reporter cannot write internal notes."), 403)
+    if payload.sender_key_id != sender.key_id:
+        raise Refused(_("The message names another sender key."), 403)
+    allowed = allowed_recipients(conversation, payload.kind)
+    recipients = set(payload.recipients)
+    if not recipients <= allowed:
+        raise Refused(_("The message is wrapped to a key that may not read it."), 403)
+    if sender.key_id not in recipients:
+        raise Refused(_("The sender's own key must be among the recipients."))
+    if payload.kind == MessageKind.BODY and conversation.reporter_key_id not in recipients:
+        raise Refused(_("A message must be wrapped to the reporter."))
+    if not recipients - {conversation.reporter_key_id}:
+        raise Refused(_("No counsellor can read this message yet."), 409)
+
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                id=payload.id,
+                conversation=conversation,
+                kind=payload.kind,
+                from_reporter=sender.from_reporter,
+                sender_key_id=payload.sender_key_id,
+                iv=payload.iv,
+                cipher=payload.cipher,
+                signature=payload.signature,
+                recipients=",".join(payload.recipients),
+                expires_at=_expires_from_now(),
+            )
+            Wrap.objects.bulk_create(
+                Wrap(message=message, recipient_key_id=key_id, sealed=sealed)
+                for key_id, sealed in payload.wraps.items()
+            )
+            _conversation_touch(conversation, message, sender)
+    except IntegrityError:
+        # The same id arrived twice at once: the other request stored it.
+        existing = Message.objects.filter(pk=payload.id).first()
+        if existing is None:
+            raise
+        return _same_message(existing, conversation, payload), False
+    message.refresh_from_db(fields=["created_at", "expires_at"])
+    if sender.from_reporter and notify:
+        counsellors_notify(clinic_id=conversation.clinic_id)
+    return message, True
+
+
+def _same_message(existing: Message, conversation: Conversation, payload: MessageIn) -> Message:
+    same = (
+        existing.conversation_id == conversation.pk
+        and bytes(existing.cipher) == payload.cipher
+        and bytes(existing.signature) == payload.signature
+    )
+    if not same:
+        raise Refused(_("This message id is already used."), 409)
+    return existing
+
+
+def _conversation_touch(conversation: Conversation, message: Message, sender: Sender) -> None:
+    """The conversation lives as long as its newest message; a reporter's message reopens a
+    closed conversation and counts the reporter active this month (once)."""
+    changes = {
+        "last_message_at": Now(),
+        "expires_at": Greatest(F("expires_at"), _expires_from_now()),
+    }
+    if sender.from_reporter:
+        changes["status"] = ConversationStatus.OPEN
+        month = _this_month()
+        if conversation.counted_month != month and conversation.join_code_id is not None:
+            changes["counted_month"] = month
+            _count_usage(conversation.join_code, active=1)
+            conversation.counted_month = month
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+
+
+def wraps_add(*, clinic: Clinic, wraps: dict[uuid.UUID, bytes], recipient_key_id: str) -> int:
+    """Re-wrap: a counsellor's browser gives a newly certified counsellor key the retained
+    messages' keys. Only to a key certified now, only for live messages of this clinic, only
+    where that key has no wrap yet; returns how many were added."""
+    certified = (
+        Certificate.objects.for_clinic(clinic)
+        .valid()
+        .filter(purpose=Purpose.COUNSELLOR, staff_key__key_id=recipient_key_id)
+        .exists()
+    )
+    if not certified:
+        raise Refused(_("This key is not certified by the clinic."), 403)
+    messages = set(
+        Message.objects.live()
+        .filter(pk__in=list(wraps), conversation__clinic=clinic)
+        .values_list("pk", flat=True)
+    )
+    new = [
+        Wrap(message_id=pk, recipient_key_id=recipient_key_id, sealed=sealed)
+        for pk, sealed in wraps.items()
+        if pk in messages
+    ]
+    return len(Wrap.objects.bulk_create(new, ignore_conflicts=True))
+
+
+def conversation_set_status(*, conversation: Conversation, status: str) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(status=status)
+
+
+def conversation_mark_read(*, conversation: Conversation, user: User) -> None:
+    ConversationRead.objects.update_or_create(
+        conversation=conversation, user=user, defaults={"read_at": Now()}
+    )
+
+
+def reporter_mark_read(*, conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(reporter_read_at=Now())
