@@ -49,6 +49,10 @@ _NEW_KEY_SET = """async (name) => {
 }"""
 
 
+def _to(key_set: crypto.KeySet) -> Recipient:
+    return Recipient(key_set.key_id, key_set.kem_public)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -142,16 +146,64 @@ def test_messages_interoperate_between_browser_and_python(page) -> None:
         plain={"v": 1, "body": "Antwoord uit Python"},
         recipients=[
             Recipient(browser_key.key_id, browser_key.kem_public),
-            counsellor_to(counsellor),
+            _to(counsellor),
         ],
     )
     assert _browser_open(page, reply, "reporter", counsellor.public) == {
         "plain": {"v": 1, "body": "Antwoord uit Python"}
     }
 
+    # Check 12 across the two: the browser re-wraps Python's message for a later counsellor.
+    newcomer = crypto.generate_key_set()
+    reply["wraps"][newcomer.key_id] = page.evaluate(
+        """async ({row, conversationId, newRecipient}) =>
+             e2ee.rewrap({conversationId, row, me: keys.reporter, newRecipient})""",
+        {
+            "row": reply,
+            "conversationId": CONVERSATION,
+            "newRecipient": {"keyId": newcomer.key_id, "kemPublic": _b64(newcomer.kem_public)},
+        },
+    )
+    assert crypto.open_message(
+        conversation_id=CONVERSATION, row=reply, me=newcomer, sender=counsellor.public
+    ) == {"v": 1, "body": "Antwoord uit Python"}
 
-def counsellor_to(key_set: crypto.KeySet) -> Recipient:
-    return Recipient(key_set.key_id, key_set.kem_public)
+
+def test_ids_codes_and_limits_agree_between_browser_and_python(page) -> None:
+    """Check 2's groundwork: key ids, fingerprints, safety codes and recovery lookups are the
+    same strings on both sides; a stored key copy made in the browser opens in Python; a body
+    over 64 KiB is refused in the browser before sending."""
+    page, _ = page
+    clinic = crypto.generate_clinic_key()
+    code = crypto.new_recovery_code()
+    result = page.evaluate(
+        """async ({clinicSig, code, conversationId}) => {
+          const fresh = await e2ee.generateKeySet();
+          let tooLong;
+          try {
+            await e2ee.sealMessage({conversationId, kind: "body", sender: fresh,
+                                    plain: {v: 1, body: "x".repeat(70000)}, recipients: [fresh]});
+          } catch (error) { tooLong = error.name; }
+          const fingerprint = await e2ee.fingerprint(clinicSig);
+          return {
+            keyId: fresh.keyId, kem: e2ee.b64(fresh.kemPublic), sig: e2ee.b64(fresh.sigPublic),
+            stored: await e2ee.sealPrivate(fresh, "zin ünïcode"),
+            fingerprint, safetyCode: e2ee.safetyCode(fingerprint),
+            lookup: await e2ee.recoveryLookup(code.toLowerCase()),
+            normalised: e2ee.normaliseRecoveryCode(code), tooLong,
+          };
+        }""",
+        {"clinicSig": _b64(clinic.sig_public), "code": code, "conversationId": CONVERSATION},
+    )
+    kem, sig = base64.b64decode(result["kem"]), base64.b64decode(result["sig"])
+    assert result["keyId"] == crypto.key_id(kem, sig)
+    assert result["fingerprint"] == clinic.key_id
+    assert result["safetyCode"] == crypto.safety_code(clinic.key_id)
+    assert result["lookup"] == crypto.recovery_lookup(code)
+    assert result["normalised"] == crypto.normalise_recovery_code(code)
+    assert result["tooLong"] == "MessageTooLongError"
+    opened = crypto.open_private(result["stored"], "zin ünïcode", result["keyId"])
+    assert (opened.kem_public, opened.sig_public) == (kem, sig)
 
 
 def test_tampered_rows_are_refused_in_the_browser(page) -> None:
@@ -161,7 +213,7 @@ def test_tampered_rows_are_refused_in_the_browser(page) -> None:
     me = _browser_key(page, "counsellor")
     sender = crypto.generate_key_set()
     stranger = crypto.generate_key_set()
-    to_me = [Recipient(me.key_id, me.kem_public), counsellor_to(sender)]
+    to_me = [Recipient(me.key_id, me.kem_public), _to(sender)]
 
     def seal() -> dict:
         return crypto.seal_message(

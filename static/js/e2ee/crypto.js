@@ -151,7 +151,7 @@ export async function generateClinicKey() {
 }
 
 export async function keyId(kemPublic, sigPublic) {
-  const kem = kemPublic ? exactly(asBytes(kemPublic), 65, "kem public key") : new Uint8Array();
+  const kem = kemPublic ? exactly(asBytes(kemPublic), 65, "kem public key") : new Uint8Array(0);
   const sig = exactly(asBytes(sigPublic), 65, "sig public key");
   const digest = await sha256(concat(encoder.encode(`${PROTOCOL}|key|`), kem, sig));
   return hex(digest).slice(0, 32);
@@ -167,13 +167,9 @@ export function safetyCode(fingerprintHex) {
 
 // Re-import a fresh key set's private keys as non-extractable, for the device's keystore.
 export async function lockKeySet(keySet) {
-  return importPrivate(
-    {
-      kem: keySet.kemPrivate ? new Uint8Array(await subtle.exportKey("pkcs8", keySet.kemPrivate)) : null,
-      sig: new Uint8Array(await subtle.exportKey("pkcs8", keySet.sigPrivate)),
-    },
-    keySet.keyId,
-  );
+  const pkcs8 = async (key) => new Uint8Array(await subtle.exportKey("pkcs8", key));
+  const kem = keySet.kemPrivate ? await pkcs8(keySet.kemPrivate) : null;
+  return importPrivate({ kem, sig: await pkcs8(keySet.sigPrivate) }, keySet.keyId);
 }
 
 async function importPrivate({ kem, sig }, expectedKeyId) {
@@ -195,12 +191,16 @@ async function importPrivate({ kem, sig }, expectedKeyId) {
 // WebCrypto cannot derive a public key from a non-extractable private one, so a short-lived
 // extractable import reads the point from its JWK and is then dropped.
 async function publicFromPkcs8(pkcs8, algorithm, usages) {
-  const jwk = await subtle.exportKey("jwk", await subtle.importKey("pkcs8", pkcs8, algorithm, true, usages));
-  const fromUrl = (text) => unb64(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
+  const extractable = await subtle.importKey("pkcs8", pkcs8, algorithm, true, usages);
+  const jwk = await subtle.exportKey("jwk", extractable);
+  const fromUrl = (text) =>
+    unb64(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
   return concat(new Uint8Array([4]), fromUrl(jwk.x), fromUrl(jwk.y));
 }
 
 // --- private keys at rest -------------------------------------------------------------------
+
+const privateAad = (keyIdText) => encoder.encode(`${PROTOCOL}|private|${keyIdText}`);
 
 async function wrappingKey(secretText, salt, iterations) {
   const material = await subtle.importKey(
@@ -219,9 +219,18 @@ export async function sealPrivate(keySet, secretText, keyIdText = keySet.keyId) 
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const key = await wrappingKey(secretText, salt, MIN_ITERATIONS);
   const sealed = await subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: encoder.encode(`${PROTOCOL}|private|${keyIdText}`) },
-    key, encoder.encode(JSON.stringify(secret)));
-  return { v: 1, kdf: KDF_NAME, iterations: MIN_ITERATIONS, salt: b64(salt), iv: b64(iv), sealed: b64(sealed) };
+    { name: "AES-GCM", iv, additionalData: privateAad(keyIdText) },
+    key,
+    encoder.encode(JSON.stringify(secret)),
+  );
+  return {
+    v: 1,
+    kdf: KDF_NAME,
+    iterations: MIN_ITERATIONS,
+    salt: b64(salt),
+    iv: b64(iv),
+    sealed: b64(sealed),
+  };
 }
 
 // Checked before any derivation: the server chooses what it sends, the client what it accepts.
@@ -238,20 +247,20 @@ export function checkKdfParameters(stored) {
 export async function openPrivate(stored, secretText, keyIdText) {
   checkKdfParameters(stored);
   checkKeyId(keyIdText);
-  const salt = exactly(unb64(stored.salt), 16, "salt");
-  const iv = exactly(unb64(stored.iv), 12, "iv");
-  const key = await wrappingKey(secretText, salt, stored.iterations);
   let secret;
   try {
+    const salt = exactly(unb64(stored.salt), 16, "salt");
+    const iv = exactly(unb64(stored.iv), 12, "iv");
+    const key = await wrappingKey(secretText, salt, stored.iterations);
     const plain = await subtle.decrypt(
-      { name: "AES-GCM", iv, additionalData: encoder.encode(`${PROTOCOL}|private|${keyIdText}`) },
-      key, unb64(stored.sealed));
+      { name: "AES-GCM", iv, additionalData: privateAad(keyIdText) }, key, unb64(stored.sealed));
     secret = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
+    if (secret?.v !== 1 || typeof secret.sig !== "string") throw new TypeError("bad key copy");
+    secret = { kem: secret.kem ? unb64(secret.kem) : null, sig: unb64(secret.sig) };
   } catch {
     throw new VerificationError("wrong passphrase or recovery key, or a damaged copy");
   }
-  if (secret?.v !== 1 || typeof secret.sig !== "string") throw new VerificationError("bad key copy");
-  return importPrivate({ kem: secret.kem ? unb64(secret.kem) : null, sig: unb64(secret.sig) }, keyIdText);
+  return importPrivate(secret, keyIdText);
 }
 
 // --- recovery codes -------------------------------------------------------------------------
@@ -262,7 +271,7 @@ export function newRecoveryCode() {
   let value = 0;
   let out = "";
   for (const byte of bytes) {
-    value = (value << 8) | byte;
+    value = ((value << 8) | byte) & 0xfff; // only the bits not yet written matter
     bits += 8;
     while (bits >= 5) {
       out += BASE32[(value >>> (bits - 5)) & 31];
@@ -281,8 +290,8 @@ export function normaliseRecoveryCode(code) {
 }
 
 export async function recoveryLookup(code) {
-  const digest = await sha256(encoder.encode(`${PROTOCOL}|recovery|${normaliseRecoveryCode(code)}`));
-  return hex(digest);
+  const text = `${PROTOCOL}|recovery|${normaliseRecoveryCode(code)}`;
+  return hex(await sha256(encoder.encode(text)));
 }
 
 // --- signatures and certificates ------------------------------------------------------------
@@ -292,10 +301,10 @@ async function sign(sigPrivate, text) {
 }
 
 async function verify(sigPublic, signature, text) {
-  const key = sigPublic instanceof CryptoKey
-    ? sigPublic
-    : await subtle.importKey("raw", exactly(asBytes(sigPublic), 65, "sig public key"), ECDSA, false, ["verify"]);
-  return subtle.verify(ECDSA_SHA256, key, exactly(asBytes(signature), 64, "signature"), encoder.encode(text));
+  const raw = exactly(asBytes(sigPublic), 65, "sig public key");
+  const key = await subtle.importKey("raw", raw, ECDSA, false, ["verify"]);
+  const bytes = exactly(asBytes(signature), 64, "signature");
+  return subtle.verify(ECDSA_SHA256, key, bytes, encoder.encode(text));
 }
 
 function certified(clinicKeyId, subjectKeyId, purpose) {
@@ -308,10 +317,13 @@ export async function certify(clinicSigPrivate, clinicKeyId, subjectKeyId, purpo
 }
 
 // True only if the clinic key is the one its key id names and it signed this subject and purpose.
-export async function verifyCertificate(clinicSigPublic, clinicKeyId, subjectKeyId, purpose, signature) {
+export async function verifyCertificate(
+  clinicSigPublic, clinicKeyId, subjectKeyId, purpose, signature,
+) {
   try {
     if ((await fingerprint(clinicSigPublic)) !== clinicKeyId) return false;
-    return await verify(clinicSigPublic, signature, certified(clinicKeyId, subjectKeyId, purpose));
+    const text = certified(clinicKeyId, subjectKeyId, purpose);
+    return await verify(clinicSigPublic, signature, text);
   } catch {
     return false;
   }
@@ -320,14 +332,16 @@ export async function verifyCertificate(clinicSigPublic, clinicKeyId, subjectKey
 // The key sets a message may be wrapped to (check 5): candidates as the server lists them,
 // {key_id, kem_public, sig_public, certificate}; kept only if the key id is the one their public
 // keys give and the trusted clinic key certified it as a counsellor.
-export async function certifiedRecipients(clinicSigPublic, clinicKeyId, candidates, purpose = "counsellor") {
+export async function certifiedRecipients(
+  clinicSigPublic, clinicKeyId, candidates, purpose = "counsellor",
+) {
   const kept = [];
-  for (const candidate of candidates) {
+  for (const { key_id: listedId, kem_public: kem, sig_public: sig, certificate } of candidates) {
     try {
-      const id = await keyId(candidate.kem_public, candidate.sig_public);
-      if (id !== candidate.key_id) continue;
-      if (!(await verifyCertificate(clinicSigPublic, clinicKeyId, id, purpose, candidate.certificate))) continue;
-      kept.push({ keyId: id, kemPublic: asBytes(candidate.kem_public), sigPublic: asBytes(candidate.sig_public) });
+      const id = await keyId(kem, sig);
+      if (id !== listedId) continue;
+      const ok = await verifyCertificate(clinicSigPublic, clinicKeyId, id, purpose, certificate);
+      if (ok) kept.push({ keyId: id, kemPublic: asBytes(kem), sigPublic: asBytes(sig) });
     } catch {
       // A malformed candidate is simply not trusted.
     }
@@ -360,7 +374,9 @@ export function pad(bytes) {
 }
 
 export function unpad(padded) {
-  if (padded.length === 0 || padded.length % PAD_BLOCK !== 0) throw new VerificationError("bad padding");
+  if (padded.length === 0 || padded.length % PAD_BLOCK !== 0) {
+    throw new VerificationError("bad padding");
+  }
   let end = padded.length - 1;
   while (end >= 0 && padded[end] === 0) end -= 1;
   if (end < 0 || padded[end] !== 0x80 || padded.length - end > PAD_BLOCK) {
@@ -381,10 +397,13 @@ function checkKind(kind) {
   return kind;
 }
 
+const kemKey = (raw) => suite.kem.deserializePublicKey(exactly(asBytes(raw), 65, "kem public key"));
+
 async function wrapTo(contentKey, conversationId, messageId, recipient) {
-  const recipientPublicKey = await suite.kem.deserializePublicKey(exactly(asBytes(recipient.kemPublic), 65, "kem public key"));
   const sender = await suite.createSenderContext({
-    recipientPublicKey, info: wrapInfo(conversationId, messageId, checkKeyId(recipient.keyId)) });
+    recipientPublicKey: await kemKey(recipient.kemPublic),
+    info: wrapInfo(conversationId, messageId, checkKeyId(recipient.keyId)),
+  });
   const sealed = new Uint8Array(await sender.seal(contentKey));
   return b64(concat(new Uint8Array(sender.enc), sealed));
 }
@@ -393,31 +412,37 @@ async function unwrap(row, conversationId, me) {
   const wrap = unb64(row.wraps?.[me.keyId]);
   if (wrap.length <= ENC_BYTES) throw new VerificationError("bad wrap");
   const recipient = await suite.createRecipientContext({
-    recipientKey: {
-      privateKey: me.kemPrivate,
-      publicKey: await suite.kem.deserializePublicKey(exactly(asBytes(me.kemPublic), 65, "kem public key")),
-    },
+    // A pair, so @hpke/core need not export the (non-extractable) private key for its public.
+    recipientKey: { privateKey: me.kemPrivate, publicKey: await kemKey(me.kemPublic) },
     enc: wrap.slice(0, ENC_BYTES),
     info: wrapInfo(conversationId, row.id, me.keyId),
   });
-  return exactly(new Uint8Array(await recipient.open(wrap.slice(ENC_BYTES))), 32, "content key");
+  const contentKey = new Uint8Array(await recipient.open(wrap.slice(ENC_BYTES)));
+  return exactly(contentKey, 32, "content key");
 }
 
 async function decryptBody(contentKey, row, conversationId) {
   const key = await subtle.importKey("raw", contentKey, "AES-GCM", false, ["decrypt"]);
   const aad = encoder.encode(aadText(row.kind, conversationId, row.id, row.sender_key_id));
-  return new Uint8Array(await subtle.decrypt(
-    { name: "AES-GCM", iv: exactly(unb64(row.iv), 12, "iv"), additionalData: aad }, key, unb64(row.cipher)));
+  const iv = exactly(unb64(row.iv), 12, "iv");
+  const cipher = unb64(row.cipher);
+  const padded = await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, key, cipher);
+  return new Uint8Array(padded);
 }
 
-export async function sealMessage({ conversationId, messageId = crypto.randomUUID(), kind, sender, plain, recipients }) {
+// recipients: [{keyId, kemPublic}] (certifiedRecipients' output, the sender's own key set).
+export async function sealMessage({
+  conversationId, messageId = crypto.randomUUID(), kind, sender, plain, recipients,
+}) {
   checkUuid(conversationId, "conversation");
   checkUuid(messageId, "message");
   checkKind(kind);
   checkKeyId(sender.keyId);
   const byId = new Map(recipients.map((r) => [checkKeyId(r.keyId), r]));
   const ids = [...byId.keys()].sort();
-  if (ids.length === 0 || ids.length > MAX_RECIPIENTS) throw new TypeError(`1 to ${MAX_RECIPIENTS} recipients`);
+  if (ids.length === 0 || ids.length > MAX_RECIPIENTS) {
+    throw new TypeError(`1 to ${MAX_RECIPIENTS} recipients`);
+  }
 
   const padded = pad(encoder.encode(JSON.stringify(plain)));
   if (padded.length + TAG_BYTES > MAX_CIPHER_BYTES) throw new MessageTooLongError();
@@ -425,10 +450,13 @@ export async function sealMessage({ conversationId, messageId = crypto.randomUUI
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const aad = aadText(kind, conversationId, messageId, sender.keyId);
   const key = await subtle.importKey("raw", contentKey, "AES-GCM", false, ["encrypt"]);
-  const cipher = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(aad) }, key, padded));
+  const params = { name: "AES-GCM", iv, additionalData: encoder.encode(aad) };
+  const cipher = new Uint8Array(await subtle.encrypt(params, key, padded));
 
   const wraps = {};
-  for (const id of ids) wraps[id] = await wrapTo(contentKey, conversationId, messageId, byId.get(id));
+  for (const id of ids) {
+    wraps[id] = await wrapTo(contentKey, conversationId, messageId, byId.get(id));
+  }
   const signature = await sign(sender.sigPrivate, signedText(aad, iv, cipher, ids));
   return {
     id: messageId, kind, sender_key_id: sender.keyId, iv: b64(iv), cipher: b64(cipher),
@@ -448,12 +476,11 @@ export async function openMessage({ conversationId, row, me, sender }) {
       throw new VerificationError("sender key mismatch");
     }
     const recipients = row.recipients;
-    if (!Array.isArray(recipients) || recipients.length === 0 || recipients.length > MAX_RECIPIENTS) {
-      throw new VerificationError("bad recipients");
-    }
-    recipients.forEach((id, i) => {
-      if (checkKeyId(id) && i > 0 && !(recipients[i - 1] < id)) throw new VerificationError("recipients not sorted");
-    });
+    // As signed: sorted, no duplicates. (A counsellor re-wrapped later is not among them.)
+    const ok = Array.isArray(recipients) && recipients.length > 0
+      && recipients.length <= MAX_RECIPIENTS
+      && recipients.every((id, i) => checkKeyId(id) && (i === 0 || recipients[i - 1] < id));
+    if (!ok) throw new VerificationError("bad recipients");
     const iv = exactly(unb64(row.iv), 12, "iv");
     const cipher = unb64(row.cipher);
     if (cipher.length > MAX_CIPHER_BYTES) throw new VerificationError("too long");
@@ -462,8 +489,8 @@ export async function openMessage({ conversationId, row, me, sender }) {
       throw new VerificationError("bad signature");
     }
     const contentKey = await unwrap(row, conversationId, me);
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(unpad(await decryptBody(contentKey, row, conversationId)));
-    const plain = JSON.parse(text);
+    const padded = await decryptBody(contentKey, row, conversationId);
+    const plain = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unpad(padded)));
     if (plain === null || typeof plain !== "object" || Array.isArray(plain) || plain.v !== 1) {
       throw new VerificationError("bad message");
     }
