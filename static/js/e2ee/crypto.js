@@ -210,8 +210,9 @@ async function wrappingKey(secretText, salt, iterations) {
     material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 }
 
+// keyIdText is optional; if given it must be the key set's own (it is in the AAD).
 export async function sealPrivate(keySet, secretText, keyIdText = keySet.keyId) {
-  checkKeyId(keyIdText);
+  if (checkKeyId(keyIdText) !== keySet.keyId) throw new TypeError("key id of another key set");
   const secret = { v: 1 };
   if (keySet.kemPrivate) secret.kem = b64(await subtle.exportKey("pkcs8", keySet.kemPrivate));
   secret.sig = b64(await subtle.exportKey("pkcs8", keySet.sigPrivate));
