@@ -39,12 +39,12 @@ CONVERSATIONS = (
                 "reporter",
                 "Hallo, mijn leidinggevende maakt steeds opmerkingen over mijn uiterlijk. "
                 "Ik weet niet goed wat ik ermee moet.",
-            ),  # fmt: skip
+            ),
             (
                 "counsellor",
                 "Goed dat u schrijft. Wat u beschrijft hoeft u niet te accepteren. "
                 "Kunt u vertellen sinds wanneer dit speelt?",
-            ),  # fmt: skip
+            ),
             ("reporter", "Sinds een paar maanden, vooral in het werkoverleg."),
         ),
     ),
@@ -146,7 +146,9 @@ def _sealed(key_set: crypto.KeySet, passphrase: str) -> dict:
     passphrase)."""
     return {
         "passphrase": crypto.seal_private(key_set, passphrase),
-        "recovery": crypto.seal_private(key_set, crypto.new_recovery_code()),
+        "recovery": crypto.seal_private(
+            key_set, crypto.normalise_recovery_code(crypto.new_recovery_code())
+        ),
     }
 
 
@@ -168,7 +170,11 @@ def _conversation(
             key_id=reporter.key_id,
             kem_public=reporter.kem_public,
             sig_public=reporter.sig_public,
-            sealed={"recovery": crypto.seal_private(reporter, recovery_code)},
+            sealed={
+                "recovery": crypto.seal_private(
+                    reporter, crypto.normalise_recovery_code(recovery_code)
+                )
+            },
         ),
         recovery_lookup=crypto.recovery_lookup(recovery_code),
     )

@@ -39,7 +39,7 @@ def pooled(kind: str, index: int) -> PooledKeys:
         recovery_code=recovery_code,
         sealed={
             "passphrase": crypto.seal_private(keys, PASSPHRASE),
-            "recovery": crypto.seal_private(keys, recovery_code),
+            "recovery": crypto.seal_private(keys, crypto.normalise_recovery_code(recovery_code)),
         },
     )
 
@@ -47,7 +47,9 @@ def pooled(kind: str, index: int) -> PooledKeys:
 def sealed_pair(key_set: crypto.KeySet) -> dict:
     return {
         "passphrase": crypto.seal_private(key_set, PASSPHRASE),
-        "recovery": crypto.seal_private(key_set, crypto.new_recovery_code()),
+        "recovery": crypto.seal_private(
+            key_set, crypto.normalise_recovery_code(crypto.new_recovery_code())
+        ),
     }
 
 
