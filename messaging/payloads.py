@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -44,6 +45,14 @@ class Refused(ValidationError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message, code=str(status))
         self.status = status
+
+
+def json_of(request: HttpRequest) -> dict:
+    """The request's JSON object. Another content type is refused before the body is read (a
+    form post's body may already have been consumed as form data)."""
+    if request.content_type != "application/json":
+        raise Refused(_("Send JSON (Content-Type: application/json)."), 415)
+    return load_json(request.body)
 
 
 def load_json(raw: bytes) -> dict:

@@ -78,7 +78,7 @@ def api_code(request: HttpRequest) -> HttpResponse:
 @require_POST
 @public
 def api_join(request: HttpRequest) -> HttpResponse:
-    data = payloads.load_json(request.body)
+    data = payloads.json_of(request)
     code = services.normalise_code(str(data.get("code", "")))
     limit(request, "reporter-join-code", code, JOIN_RATE_PER_CODE)
     limit(request, "reporter-join-client", client_key(request), JOIN_RATE_PER_CLIENT)
@@ -112,7 +112,7 @@ def api_challenge(request: HttpRequest) -> HttpResponse:
 def api_session(request: HttpRequest) -> HttpResponse:
     """Sign in: the browser signed the challenge with the key it registered when joining."""
     limit(request, "reporter-sign-in", client_key(request), SIGN_IN_RATE_PER_CLIENT)
-    data = payloads.load_json(request.body)
+    data = payloads.json_of(request)
     reporter_key_id = payloads.key_id(data, "key_id")
     signature = payloads.binary(data, "signature", size=payloads.SIGNATURE_BYTES)
     nonce = challenge_take(str(data.get("nonce", "")))
@@ -134,7 +134,7 @@ def api_recover(request: HttpRequest) -> HttpResponse:
     """On another device: the recovery code's hash finds the sealed copy of the keys; the
     browser opens it and then signs in like any other time."""
     limit(request, "reporter-sign-in", client_key(request), SIGN_IN_RATE_PER_CLIENT)
-    lookup = payloads.lookup(payloads.load_json(request.body), "recovery_lookup")
+    lookup = payloads.lookup(payloads.json_of(request), "recovery_lookup")
     conversation = Conversation.objects.live().filter(recovery_lookup=lookup).first()
     if conversation is None:
         raise payloads.Refused(_("No conversation belongs to this recovery code."), 404)
@@ -168,7 +168,7 @@ def api_messages(request: HttpRequest) -> HttpResponse:
         message, created = services.message_send(
             conversation=conversation,
             sender=Sender(key_id=conversation.reporter_key_id, from_reporter=True),
-            payload=payloads.message(payloads.load_json(request.body)),
+            payload=payloads.message(payloads.json_of(request)),
         )
         return JsonResponse({"id": str(message.pk)}, status=201 if created else 200)
     since = payloads.since(request.GET.get("since"))

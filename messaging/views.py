@@ -6,7 +6,7 @@ browser does all encryption (static/js/e2ee/crypto.js) and talks to the JSON end
 from __future__ import annotations
 
 from django.contrib import messages as flash
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -94,8 +94,10 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @counsellor_only
 def conversation_status(request: HttpRequest, conversation_id: str) -> HttpResponse:
     found = selectors.live_conversation(request.clinic, conversation_id)
+    if found is None:
+        raise Http404
     status = (posted_data(request) or {}).get("status")
-    if found is not None and status in ConversationStatus.values:
+    if status in ConversationStatus.values:
         services.conversation_set_status(conversation=found, status=status)
         flash.success(
             request,
@@ -126,7 +128,7 @@ def key(request: HttpRequest) -> HttpResponse:
 def api_key(request: HttpRequest) -> HttpResponse:
     """GET: my key set (public keys, sealed private copies). POST: set it up."""
     if request.method == "POST":
-        key_set = payloads.key_set(payloads.load_json(request.body))
+        key_set = payloads.key_set(payloads.json_of(request))
         staff_key = services.staff_key_set_up(user=request.user, key=key_set)
         return JsonResponse(_staff_key_json(staff_key), status=201)
     staff_key = selectors.staff_key_of(request.user)
@@ -195,7 +197,7 @@ def api_messages(request: HttpRequest, conversation_id: str) -> HttpResponse:
         message, created = services.message_send(
             conversation=found,
             sender=Sender(key_id=staff_key.key_id, from_reporter=False),
-            payload=payloads.message(payloads.load_json(request.body)),
+            payload=payloads.message(payloads.json_of(request)),
         )
         services.conversation_mark_read(conversation=found, user=request.user)
         return JsonResponse({"id": str(message.pk)}, status=201 if created else 200)
@@ -228,7 +230,7 @@ def api_rewrap(request: HttpRequest) -> HttpResponse:
     if staff_key is None or not selectors.is_certified(request.clinic, staff_key):
         raise payloads.Refused(_("Your chat key is not certified by the clinic yet."), 403)
     if request.method == "POST":
-        data = payloads.load_json(request.body)
+        data = payloads.json_of(request)
         recipient = payloads.key_id(data, "recipient_key_id")
         wraps = data.get("wraps")
         if not isinstance(wraps, dict) or len(wraps) > 1000:
@@ -281,7 +283,7 @@ def chat_admin(request: HttpRequest) -> HttpResponse:
 def api_clinic_key(request: HttpRequest) -> HttpResponse:
     """GET: the clinic key (public, sealed private). POST: set it up."""
     if request.method == "POST":
-        key_set = payloads.key_set(payloads.load_json(request.body), with_kem=False)
+        key_set = payloads.key_set(payloads.json_of(request), with_kem=False)
         clinic_key = services.clinic_key_set_up(
             clinic=request.clinic, actor=request.user, key=key_set
         )
@@ -311,7 +313,7 @@ def api_certify(request: HttpRequest, staff_key_id: int) -> HttpResponse:
     if staff_key is None:
         raise payloads.Refused(_("No such counsellor key."), 404)
     signature = payloads.binary(
-        payloads.load_json(request.body), "certificate", size=payloads.SIGNATURE_BYTES
+        payloads.json_of(request), "certificate", size=payloads.SIGNATURE_BYTES
     )
     services.certificate_issue(
         clinic=request.clinic, actor=request.user, staff_key=staff_key, signature=signature

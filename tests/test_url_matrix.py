@@ -61,6 +61,15 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from conftest import login
+from messaging.models import (
+    Certificate,
+    ClinicChatKey,
+    Conversation,
+    JoinCode,
+    Organisation,
+    Purpose,
+    StaffChatKey,
+)
 from patients.models import (
     Alert,
     ImportBatch,
@@ -82,6 +91,17 @@ USER_AGENT = "url-matrix-test/1.0"
 
 
 # --- the people and objects every generated test works with ------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatObjects:
+    """A clinic's counsellor chat: its organisation, a conversation, a counsellor's certified
+    key (rows as the server keeps them; nothing here is decrypted)."""
+
+    organisation: Organisation
+    conversation: Conversation
+    staff_key: StaffChatKey
+    certificate: Certificate
 
 
 @dataclass
@@ -109,6 +129,7 @@ class World:
     clinic_rules: dict[str, ThresholdRule] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
     sessions: dict[tuple[int, bool], str] = field(default_factory=dict)
+    chats: dict[str, ChatObjects] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
         return self.clinic_a if side == "a" else self.clinic_b
@@ -154,6 +175,44 @@ def _private_file(text: str) -> str:
     name = uuid.uuid4().hex
     (root / name).write_text(text, encoding="utf-8")
     return name
+
+
+def _chat(clinic: Clinic, counsellor: User, admin: User) -> ChatObjects:
+    """Rows as the chat's endpoints would have stored them; the bytes are placeholders."""
+    clinic_key = ClinicChatKey.objects.create(
+        clinic=clinic, key_id=uuid.uuid4().hex, sig_public=bytes(65), sealed_private={}
+    )
+    staff_key = StaffChatKey.objects.create(
+        user=counsellor,
+        key_id=uuid.uuid4().hex,
+        kem_public=bytes(65),
+        sig_public=bytes(65),
+        sealed_private={},
+    )
+    certificate = Certificate.objects.create(
+        clinic=clinic,
+        staff_key=staff_key,
+        clinic_key=clinic_key,
+        purpose=Purpose.COUNSELLOR,
+        signature=bytes(64),
+        certified_by=admin,
+    )
+    organisation = Organisation.objects.create(clinic=clinic, name=f"Werkgever {clinic.name}")
+    code = JoinCode.objects.create(
+        clinic=clinic, organisation=organisation, code=uuid.uuid4().hex[:10].upper()
+    )
+    conversation = Conversation.objects.create(
+        clinic=clinic,
+        organisation=organisation,
+        join_code=code,
+        reporter_key_id=uuid.uuid4().hex,
+        reporter_kem_public=bytes(65),
+        reporter_sig_public=bytes(65),
+        recovery_lookup=uuid.uuid4().hex * 2,
+        sealed_private={},
+        expires_at=timezone.now() + datetime.timedelta(days=31),
+    )
+    return ChatObjects(organisation, conversation, staff_key, certificate)
 
 
 def _confirm_key(user: User, email: str) -> str:
@@ -228,6 +287,12 @@ def _build_world() -> World:
             clinic=patient.clinic, patient=patient, rule=world.patient_rules[side],
             kind="weight", rule_type="upper", detail="101.0 kg: above 100.0 kg",
         )  # fmt: skip
+    # The counsellor chat of each clinic (clinic B's counsellor exists for its key only).
+    carla = _staff(clinic_b, Role.COUNSELLOR, "carla@zuid.example")
+    world.chats = {
+        "a": _chat(clinic_a, world.cora, world.adam),
+        "b": _chat(clinic_b, carla, world.bea),
+    }
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -316,6 +381,11 @@ PARAMETERS: dict[str, Param] = {
     ),
     "alert_id": Param(lambda w, s, r: w.alerts[s].pk, tenant_object=True),
     "membership_id": Param(lambda w, s, r: w.membership(s).pk, tenant_object=True),
+    "conversation_id": Param(lambda w, s, r: w.chats[s].conversation.pk, tenant_object=True),
+    "organisation_id": Param(lambda w, s, r: w.chats[s].organisation.pk, tenant_object=True),
+    "certificate_id": Param(lambda w, s, r: w.chats[s].certificate.pk, tenant_object=True),
+    # A counsellor's key, certified by its own clinic: clinic A's admin must not certify B's.
+    "staff_key_id": Param(lambda w, s, r: w.chats[s].staff_key.pk, tenant_object=True),
     "token": Param(
         {
             "invitations:staff": lambda w, s, r: w.staff_tokens[s],
@@ -420,6 +490,17 @@ PUBLIC = frozenset(
         "account_reset_password_from_key_done",
         "invitations:staff",
         "invitations:patient",
+        # The counsellor chat's reporters have no account: the key in their browser is their
+        # credential (messaging.reporter_views).
+        "reporter:join",
+        "reporter:chat",
+        "reporter:api_code",
+        "reporter:api_join",
+        "reporter:api_challenge",
+        "reporter:api_session",
+        "reporter:api_recover",
+        "reporter:api_sign_out",
+        "reporter:api_messages",
     }
 )
 
@@ -487,7 +568,38 @@ MATRIX: dict[str, frozenset[str]] = {
     "patients:my_import_cancel": frozenset({PATIENT}),
     "patients:my_records": frozenset({PATIENT}),
     "patients:my_access_log": frozenset({PATIENT}),
+    # The counsellor chat: counsellors read and write it, clinic admins manage its keys,
+    # organisations and codes; nobody else (professionals see no chat, counsellors no records).
     "messaging:inbox": frozenset({COUNSELLOR}),
+    "messaging:key": frozenset({COUNSELLOR}),
+    "messaging:conversation": frozenset({COUNSELLOR}),
+    "messaging:conversation_status": frozenset({COUNSELLOR}),
+    "messaging:api_key": frozenset({COUNSELLOR}),
+    "messaging:api_directory": frozenset({COUNSELLOR, CLINIC_ADMIN}),
+    "messaging:api_inbox": frozenset({COUNSELLOR}),
+    "messaging:api_messages": frozenset({COUNSELLOR}),
+    "messaging:api_rewrap": frozenset({COUNSELLOR}),
+    "messaging:chat_admin": frozenset({CLINIC_ADMIN}),
+    "messaging:api_clinic_key": frozenset({CLINIC_ADMIN}),
+    "messaging:api_certify_list": frozenset({CLINIC_ADMIN}),
+    "messaging:api_certify": frozenset({CLINIC_ADMIN}),
+    "messaging:certificate_revoke": frozenset({CLINIC_ADMIN}),
+    "messaging:organisations": frozenset({CLINIC_ADMIN}),
+    "messaging:organisation": frozenset({CLINIC_ADMIN}),
+    "messaging:organisation_poster": frozenset({CLINIC_ADMIN}),
+    "messaging:organisation_qr": frozenset({CLINIC_ADMIN}),
+    "messaging:code_rotate": frozenset({CLINIC_ADMIN}),
+    "messaging:code_close": frozenset({CLINIC_ADMIN}),
+    "messaging:usage": frozenset({CLINIC_ADMIN}),
+    "reporter:join": EVERYONE,
+    "reporter:chat": EVERYONE,
+    "reporter:api_code": EVERYONE,
+    "reporter:api_join": EVERYONE,
+    "reporter:api_challenge": EVERYONE,
+    "reporter:api_session": EVERYONE,
+    "reporter:api_recover": EVERYONE,
+    "reporter:api_sign_out": EVERYONE,
+    "reporter:api_messages": EVERYONE,
     "admin:*": frozenset({SUPERUSER}),
 }
 
@@ -510,6 +622,17 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "patients:import_cancel": frozenset({405}),
     "patients:my_import_confirm": frozenset({405}),
     "patients:my_import_cancel": frozenset({405}),
+    "messaging:conversation_status": frozenset({405}),
+    "messaging:api_certify": frozenset({405}),
+    "messaging:certificate_revoke": frozenset({405}),
+    "messaging:code_rotate": frozenset({405}),
+    "messaging:code_close": frozenset({405}),
+    "reporter:api_code": frozenset({404}),  # no code given: none is found
+    "reporter:api_join": frozenset({405}),
+    "reporter:api_session": frozenset({405}),
+    "reporter:api_recover": frozenset({405}),
+    "reporter:api_sign_out": frozenset({405}),
+    "reporter:api_messages": frozenset({403}),  # no reporter has signed in in this browser
     "admin:view_on_site": frozenset({404}),  # no model of ours has a public page
     "admin:*": frozenset({200, 301, 302, 405}),
 }
