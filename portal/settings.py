@@ -101,6 +101,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinics.context_processors.navigation",
             ],
+            # `{% module_script %}`: every script with its integrity (portal/static_integrity.py).
+            "libraries": {"scripts": "portal.templatetags.scripts"},
         },
     },
     # The row partials of the long tables (patients/templatetags/measurement_tables.py) only:
