@@ -102,6 +102,8 @@ TEMPLATES = [
                 "clinics.context_processors.navigation",
                 "messaging.context_processors.chat_unread",
             ],
+            # `{% module_script %}`: every script with its integrity (portal/static_integrity.py).
+            "libraries": {"scripts": "portal.templatetags.scripts"},
         },
     },
     # The row partials of the long tables (patients/templatetags/measurement_tables.py) only:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from decimal import Decimal
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -244,19 +245,18 @@ def test_a_period_without_readings_has_an_empty_chart_and_zero_count(patient_a):
 
 
 def test_measurement_page_embeds_the_chart_data_and_module(client_for, alice, patient_a):
-    """The page carries the series as a json_script element, the chart module and its CSS."""
+    """The page carries the series as JSON on the figure, the chart module and its CSS."""
     add_measurement(patient_a, 1, kind="blood_pressure", systolic=128, diastolic=82, pulse=64)
     url = reverse("patients:measurements", args=[patient_a.pk])
 
     response = client_for(alice).get(url, {"kind": "blood_pressure", "period": "7d"})
 
     html = response.content.decode()
-    assert '<script id="measurement-chart-data" type="application/json">' in html
     assert response.context["chart"]["series"][0]["mean"] == [128]
     assert 'type="module" src="/static/js/measurement-chart.js"' in html
     assert "/static/vendor/uplot-1.6.32/uPlot.min.css" in html
-    data = html.split('id="measurement-chart-data" type="application/json">')[1]
-    assert json.loads(data.split("</script>")[0])["kind"] == "blood_pressure"
+    data = html.split('data-measurement-chart="')[1].split('"')[0]
+    assert json.loads(unescape(data))["kind"] == "blood_pressure"
 
 
 def test_patient_sees_the_chart_of_their_own_readings(client_for, paul, patient_a):
@@ -266,7 +266,7 @@ def test_patient_sees_the_chart_of_their_own_readings(client_for, paul, patient_
 
     response = client_for(paul).get(url, {"kind": "weight"})
 
-    assert 'id="measurement-chart-data"' in response.content.decode()
+    assert "data-measurement-chart=" in response.content.decode()
     assert response.context["chart"]["series"][0]["mean"] == [80.5]
 
 
@@ -276,7 +276,7 @@ def test_measurement_page_without_readings_has_no_chart(client_for, alice, patie
 
     response = client_for(alice).get(url)
 
-    assert 'id="measurement-chart-data"' not in response.content.decode()
+    assert "data-measurement-chart=" not in response.content.decode()
 
 
 def test_chart_draws_the_patients_own_limits(patient_a, alice):

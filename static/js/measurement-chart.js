@@ -1,7 +1,7 @@
-// The measurement chart: draws the series the page embeds as JSON (json_script) with uPlot.
-// Does nothing on a page without the data element. uPlot draws on a canvas and sets element
-// styles through the CSSOM only (no <style> elements, no style attributes), so it runs under
-// the portal's CSP (script-src 'self'; style-src 'self').
+// The measurement chart: draws with uPlot the series the page embeds as JSON in the figure's
+// data-measurement-chart. Does nothing on a page without the figure. uPlot draws on a canvas
+// and sets element styles through the CSSOM only (no <style> elements, no style attributes), so
+// it runs under the portal's CSP (script-src 'self'; style-src 'self').
 //
 // The legend is the module's own, not uPlot's (a table of clickable rows that a keyboard cannot
 // reach): a button per series with aria-pressed, the values under the cursor beside it, and the
@@ -336,10 +336,9 @@ function draw(data, figure) {
 }
 
 // Last, once every constant above is defined.
-const dataElement = document.getElementById("measurement-chart-data");
 const figure = document.querySelector("[data-measurement-chart]");
-if (dataElement && figure) {
-  const data = JSON.parse(dataElement.textContent);
+if (figure) {
+  const data = JSON.parse(figure.dataset.measurementChart);
   // Kept on the element for the browser tests and for debugging from the console.
   if (data.x.length > 0) figure.measurementChart = draw(data, figure);
 }
