@@ -70,18 +70,15 @@ def chat_demo_seed(seeded: SeededClinic) -> list[dict]:
     counsellor_keys = _counsellor_key(clinic, admin, counsellor, clinic_key)
     organisation = _organisation(clinic, ORGANISATIONS.get(seeded.demo.domain, "Demo BV"))
     code = organisation.join_codes.admitting().first()
-    recovery_codes = []
     if not Conversation.objects.filter(organisation=organisation).exists():
         for nickname, lines in CONVERSATIONS:
-            recovery_codes.append(_conversation(code.code, counsellor_keys, nickname, lines))
+            _conversation(code.code, counsellor_keys, nickname, lines)
     entry = {
         "email": counsellor.email,
         "chat_passphrase": chat_passphrase(counsellor),
         "org_code": code.code,
         "join_link": f"/m/?code={code.code}#k={clinic_key.key_id}",
     }
-    if recovery_codes:
-        entry["reporter_recovery_codes"] = recovery_codes
     return [entry, {"email": admin.email, "clinic_key_passphrase": clinic_key_passphrase(clinic)}]
 
 
@@ -159,8 +156,9 @@ def _organisation(clinic: Clinic, name: str) -> Organisation:
 
 def _conversation(
     code: str, counsellor: crypto.KeySet, nickname: str, lines: tuple[tuple[str, str], ...]
-) -> str:
-    """A conversation as two browsers would write it; returns the reporter's recovery code."""
+) -> None:
+    """A conversation as two browsers would write it. The reporter's recovery code is not
+    kept: to try the reporter's side, join with the code as a new reporter."""
     reporter = crypto.generate_key_set()
     recovery_code = crypto.new_recovery_code()
     conversation = services.conversation_join(
@@ -199,4 +197,3 @@ def _conversation(
             payload=payloads.message(sealed),
             notify=False,
         )
-    return recovery_code

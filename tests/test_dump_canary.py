@@ -24,6 +24,7 @@ from django_otp import devices_for_user
 
 from clinics.demo import demo_seed
 from clinics.models import User
+from messaging.demo import CONVERSATIONS
 from patients.models import Patient
 from patients.services import patient_create
 from portal.personal_data import declarations
@@ -101,6 +102,16 @@ def patient_needles(patient: Patient) -> dict[str, bytes]:
     return {f"{patient.pk} {k}": v.encode() for k, v in needles.items() if len(v) >= 4}
 
 
+def chat_needles() -> dict[str, bytes]:
+    """The demo conversations' words and nicknames (E2EE.md check 1 for what the demo wrote;
+    tests/test_browser_chat.py holds a conversation in two browsers)."""
+    needles = {f"chat nickname {nickname}": nickname.encode() for nickname, _ in CONVERSATIONS}
+    for nickname, lines in CONVERSATIONS:
+        for index, (_side, text) in enumerate(lines):
+            needles[f"chat line {index} of {nickname}"] = text.encode()
+    return needles
+
+
 def totp_keys() -> dict[str, bytes]:
     """Every authenticator key, read through django-otp's devices (which decrypt it)."""
     return {
@@ -125,6 +136,7 @@ def test_a_dump_after_the_demo_holds_no_identifier_in_clear():
     for patient in Patient.objects.all():
         needles |= patient_needles(patient)
     needles |= totp_keys()
+    needles |= chat_needles()
     assert len(needles) > 40
     dump = database_dump() + private_storage_dump()
     found = [

@@ -10,6 +10,10 @@ from clinics.models import Clinic, Membership, User
 from patients.models import Patient
 
 ROLES = {"clinic_admin", "professional", "counsellor", "patient", "superuser"}
+# The counsellor chat's demo (messaging.demo): the counsellor's chat passphrase, the
+# organisation's join code and link, the admin's clinic key passphrase.
+LOGIN_KEYS = {"email", "password", "role", "clinic", "totp_secret", "patient_id"}
+CHAT = {"chat_passphrase", "org_code", "join_link", "clinic_key_passphrase"}
 
 
 @pytest.fixture
@@ -24,7 +28,10 @@ def test_seed_demo_writes_one_login_per_user_with_the_documented_keys(credential
     """Every login has email, password, role; clinic except the superuser; patients their id."""
     assert {c["role"] for c in credentials} == ROLES
     for login in credentials:
-        assert set(login) <= {"email", "password", "role", "clinic", "totp_secret", "patient_id"}
+        assert (
+            set(login)
+            <= {"email", "password", "role", "clinic", "totp_secret", "patient_id"} | CHAT
+        )
         assert login["email"] and login["password"]
         assert ("clinic" in login) == (login["role"] != "superuser")
         assert ("patient_id" in login) == (login["role"] == "patient")

@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.db.models import F
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -222,3 +223,43 @@ def test_the_inbox_query_count_does_not_grow_with_conversations(world, cora, cli
     assert queries() == few
     assert len(selectors.inbox(world.clinic, cora, world.organisation, "open",
                                key_id=world.counsellors[cora.pk].key_id)) == 5  # fmt: skip
+
+
+def test_the_demo_conversations_open_with_the_written_chat_passphrase(db, settings, tmp_path):
+    """seed_demo's counsellor reads the demo conversations with the passphrase it wrote to
+    demo-credentials.json; the reporter joins with the written org_code."""
+    import json
+
+    from django.core.management import call_command
+
+    from messaging.demo import CONVERSATIONS
+    from messaging.models import StaffChatKey
+
+    settings.DEMO = True
+    out = tmp_path / "logins.json"
+    call_command("seed_demo", "--credentials-out", str(out))
+    counsellor = next(c for c in json.loads(out.read_text()) if c["role"] == "counsellor")
+    assert counsellor["org_code"] in counsellor["join_link"]
+    stored = StaffChatKey.objects.get(user__email=counsellor["email"])
+    keys = crypto.open_private(
+        stored.sealed_private["passphrase"], counsellor["chat_passphrase"], stored.key_id
+    )
+    conversations = Conversation.objects.filter(join_code__code=counsellor["org_code"])
+    nicknames = set()
+    for conversation in conversations:
+        rows = selectors.conversation_messages(
+            conversation, key_id=keys.key_id, since=None, with_notes=True
+        )
+        reporter = crypto.PublicKeySet(
+            bytes(conversation.reporter_kem_public), bytes(conversation.reporter_sig_public)
+        )
+        for row in rows:
+            sender = reporter if row["from_reporter"] else keys.public
+            plain = crypto.open_message(
+                conversation_id=str(conversation.pk), row=row, me=keys, sender=sender
+            )
+            nicknames.add(plain.get("nickname"))
+    assert {n for n, _ in CONVERSATIONS} <= nicknames
+    join = Client().get(reverse("reporter:api_code"), {"code": counsellor["org_code"]})
+    assert join.status_code == 200
+    assert join.json()["clinic_key"]["key_id"] in counsellor["join_link"]
