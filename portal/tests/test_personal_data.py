@@ -26,11 +26,13 @@ def test_the_project_passes_the_personal_data_check():
     assert not [m for m in checks.run_checks() if m.id.startswith("portal.E01")]
 
 
-def test_subjects_are_the_user_model_and_the_patient_record():
-    """The core names no app: the apps register the subject models."""
+def test_subjects_are_the_user_model_the_patient_record_and_the_reporter():
+    """The core names no app: the apps register the subject models (a chat reporter is known
+    only by their conversation)."""
     assert personal_data.subjects() == {
         Subject.USER: settings.AUTH_USER_MODEL,
         Subject.PATIENT: "patients.Patient",
+        Subject.REPORTER: "messaging.Conversation",
     }
 
 
