@@ -106,9 +106,8 @@ NOT_PAGES: dict[str, str] = {
     "messaging:code_rotate": "POST only",
     "messaging:code_close": "POST only",
     "messaging:organisation_qr": "an SVG image, shown on the organisation page",
-    **{
-        name: "JSON for the chat's scripts"
-        for name in (
+    **dict.fromkeys(
+        (
             "messaging:api_key",
             "messaging:api_directory",
             "messaging:api_inbox",
@@ -124,8 +123,9 @@ NOT_PAGES: dict[str, str] = {
             "reporter:api_recover",
             "reporter:api_sign_out",
             "reporter:api_messages",
-        )
-    },
+        ),
+        "JSON for the chat's scripts",
+    ),
     "admin:login": "sends the visitor on to the portal's own login page",
     "admin:logout": "POST only",
     "admin:view_on_site": "no model of ours has a public page",
