@@ -1,7 +1,7 @@
 // The clinic admin's chat keys (/counsellor/manage/): set up the clinic key once (clinic key
 // passphrase and recovery key, both only in this browser), and certify a counsellor's key by
 // signing its key id with the clinic key, opened here for that one signature.
-import { api, e2ee, errorText, say, show, strings } from "./common.js";
+import { api, e2ee, errorText, ready, say, show, strings } from "./common.js";
 
 const root = document.getElementById("chat-admin");
 const texts = strings();
@@ -118,3 +118,4 @@ const setupForm = root.querySelector("[data-setup-form]");
 if (setupForm) setUp(setupForm);
 const unlockForm = root.querySelector("[data-unlock-form]");
 if (unlockForm) certifying(unlockForm);
+ready(root);

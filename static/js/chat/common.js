@@ -57,6 +57,11 @@ export function withParam(url, name, value) {
   return parsed.pathname + parsed.search;
 }
 
+// Marks the page's root once its script has set up its forms (the browser tests wait for it).
+export function ready(root) {
+  root.dataset.ready = "true";
+}
+
 export function show(element, visible = true) {
   if (element) element.hidden = !visible;
 }

@@ -8,7 +8,7 @@
 // the reporter.
 import {
   ApiError, Feed, api, certifiedCounsellors, e2ee, errorText, keystore, messageItem,
-  placeItem, reporterSignIn, say, show, staffKeys, strings, trustedClinicKey,
+  placeItem, ready, reporterSignIn, say, show, staffKeys, strings, trustedClinicKey,
 } from "./common.js";
 
 const root = document.getElementById("chat-conversation");
@@ -114,7 +114,12 @@ async function trustCounsellor(directory) {
 
 // The reporter trusts the clinic key whose fingerprint came with the QR link (or the first one
 // seen after a recovery on a new device, kept from then on).
+let seenDirectory = null;
+
 async function trustReporter(data) {
+  const directory = JSON.stringify([data.clinic_key, data.counsellors]);
+  if (directory === seenDirectory) return;
+  seenDirectory = directory;
   const clinicKey = data.clinic_key;
   let fingerprint = clinicKey ? await e2ee.fingerprint(clinicKey.sig_public) : null;
   if (clinicKey && fingerprint !== clinicKey.key_id) fingerprint = null;
@@ -150,12 +155,23 @@ function reporterPlain(body) {
   return plain;
 }
 
-async function send(feed, event) {
+let feed = null; // set once the conversation is loaded
+
+async function send(event) {
   event.preventDefault();
+  if (!feed) return;
   say(composerError, "");
   const field = composer.querySelector("textarea");
   const note = !isReporter && composer.querySelector('input[type="checkbox"]')?.checked;
   const kind = note ? "note" : "body";
+  if (!isReporter) {
+    try {
+      await trustCounsellor(await api(root.dataset.apiDirectory));
+    } catch (failure) {
+      say(composerError, errorText(failure, texts, texts.sendFailed));
+      return;
+    }
+  }
   if (!state.trusted) {
     say(composerError, isReporter ? texts.clinicKeyChanged : texts.clinicKeyChangedStaff);
     return;
@@ -250,8 +266,9 @@ async function reporterOf(conversation) {
 async function start() {
   const first = isReporter ? await reporterStart() : await counsellorStart();
   if (!state.me) return;
-  const feed = new Feed(root.dataset.apiMessages, async (data, fresh) => {
+  feed = new Feed(root.dataset.apiMessages, async (data, fresh) => {
     if (!isReporter && !state.reporter) state.reporter = await reporterOf(data.conversation);
+    if (isReporter) await trustReporter(data);
     await showRows(fresh);
   });
   if (first) {
@@ -263,7 +280,7 @@ async function start() {
   } else {
     await feed.fetchOnce();
   }
-  composer.addEventListener("submit", (event) => send(feed, event));
+  ready(root);
   feed.start((failure) => {
     if (failure instanceof ApiError && failure.status === 403 && isReporter) {
       reporterSignIn(state.me, root.dataset.apiChallenge, root.dataset.apiSession)
@@ -280,6 +297,8 @@ function signOut() {
   });
 }
 
+// At once, so that a message typed early is never submitted by the browser itself.
+composer.addEventListener("submit", send);
 if (isReporter) signOut();
 start().catch((failure) => {
   say(status, errorText(failure, texts));

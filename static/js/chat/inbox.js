@@ -3,7 +3,7 @@
 // reporter key), and the re-wrap duty: giving a colleague certified later the content keys of
 // the retained messages (E2EE.md check 12), after checking their certificate.
 import {
-  POLL_MS, api, certifiedCounsellors, e2ee, every, formatDate, formatTime, say, show,
+  POLL_MS, api, certifiedCounsellors, e2ee, every, formatDate, formatTime, ready, say, show,
   staffKeys, strings, trustedClinicKey,
 } from "./common.js";
 
@@ -126,6 +126,7 @@ async function start() {
   }
   nicknames.clear();
   await refresh();
+  ready(root);
   // Only a certified counsellor may re-wrap (the server answers 403 otherwise).
   if (root.dataset.certified !== "true") return;
   const rewrap = () => rewrapOnce().catch(() => {});

@@ -1,7 +1,7 @@
 // The counsellor's chat key (/counsellor/key/): set it up once (passphrase and recovery key,
 // both only in this browser), unlock it on this device, or lock the device again.
 import {
-  api, e2ee, errorText, keystore, say, show, strings, trustedClinicKey,
+  api, e2ee, errorText, keystore, ready, say, show, strings, trustedClinicKey,
 } from "./common.js";
 
 const root = document.getElementById("chat-key");
@@ -90,7 +90,7 @@ function setUp() {
 }
 
 async function device() {
-  const stored = await api(root.dataset.apiKey);
+  const storedPromise = api(root.dataset.apiKey);
   const unlockForm = root.querySelector("[data-unlock-form]");
   const lockForm = root.querySelector("[data-lock-form]");
   const unlocked = root.querySelector("[data-unlocked]");
@@ -106,7 +106,6 @@ async function device() {
     show(lockForm, isUnlocked);
     show(unlockForm, !isUnlocked);
   };
-  state(Boolean(await keystore.loadKeys(stored.key_id)));
 
   useRecovery.addEventListener("click", () => {
     recoveryMode = true;
@@ -124,6 +123,7 @@ async function device() {
     const button = unlockForm.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
+      const stored = await storedPromise;
       let keys;
       if (recoveryMode) {
         let code;
@@ -157,13 +157,19 @@ async function device() {
 
   lockForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    await keystore.deleteKeys(stored.key_id);
+    await keystore.deleteKeys((await storedPromise).key_id);
     state(false);
   });
+
+  const stored = await storedPromise;
+  state(Boolean(await keystore.loadKeys(stored.key_id)));
 }
 
 if (root.dataset.hasKey === "true") {
-  device().catch((failure) => console.warn(failure));
+  device()
+    .catch((failure) => say(root.querySelector("[data-unlock-form] [data-error]"), errorText(failure, texts)))
+    .finally(() => ready(root));
 } else {
   setUp();
+  ready(root);
 }

@@ -3,7 +3,7 @@
 // the key pair and recovery code made here, then sign-in and on to the chat. Or: continue with
 // a recovery code on this device.
 import {
-  api, e2ee, errorText, keystore, reporterSignIn, say, show, strings, withParam,
+  api, e2ee, errorText, keystore, ready, reporterSignIn, say, show, strings, withParam,
 } from "./common.js";
 
 const root = document.getElementById("reporter-join");
@@ -165,5 +165,6 @@ recovery.querySelector('input[type="checkbox"]').addEventListener("change", (eve
 });
 recovery.querySelector("[data-finish]").addEventListener("click", join);
 recoverForm.addEventListener("submit", recover);
+ready(root);
 resume();
 if (codeForm.querySelector("input").value.trim()) lookUp();

@@ -1,0 +1,552 @@
+"""The counsellor chat's pages (static/js/chat/) in headless Chromium: a reporter and counsellors
+in browser contexts of their own, each test naming the E2EE.md check it proves.
+
+The world (clinic key, a certified counsellor, an organisation and its code, two conversations
+written in Python) is made and committed once for the module before Playwright starts, as
+tests/test_accessibility.py does: Django refuses ORM calls from the thread where Playwright's
+sync API runs its loop, so what a test changes in the database meanwhile runs in a worker thread
+(`in_thread`). A live server thread of our own serves it; the database is flushed at the end.
+The tests share the module's browser and contexts and run in file order: the canary
+conversation of the first is the one later tests read, certify for and re-wrap.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import urllib.parse
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
+from pytest_django import DjangoDbBlocker
+from pytest_django.live_server_helper import LiveServer
+
+from clinics.models import Role, User
+from clinics.tests.factories import (
+    ClinicFactory,
+    MembershipFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+)
+from conftest import login
+from messaging import crypto, selectors
+from messaging.models import Conversation, Message
+from messaging.tests.chat_world import PASSPHRASE, ChatWorld, Reporter, post_json
+from tests.browser import ConsoleWatcher, chromium_available, launch_chromium
+from tests.test_dump_canary import database_dump, find_in, forms_of
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="needs Debian's /usr/bin/chromium"),
+]
+
+TIMEOUT_MS = 10_000
+# New messages must reach the other side within 5 seconds, without a reload (issue 10).
+ARRIVAL_MS = 5_000
+RUN = secrets.token_hex(4)
+CANARY_BODY = f"Kanariebericht-{RUN}: mijn chef zegt dingen die niet kunnen"
+CANARY_NICKNAME = f"Kanarievogel{RUN}"
+CANARY_SECOND = f"Tweede kanarie-{RUN}"
+ANSWER = f"Dank voor uw bericht ({RUN}), ik lees mee."
+MOVED_BODY = f"Verplaatst-{RUN}"
+DIRK_PASSPHRASE = f"paars konijn springt {RUN} hoog"
+TO_DIRK = f"Voor de nieuwe vertrouwenspersoon {RUN}"
+
+
+class ListHandler(logging.Handler):
+    """Every log record of the module, formatted with its arguments (the application log)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(f"{record.name} {record.levelname} {record.getMessage()}")
+        except Exception:  # a badly formatted record is kept as it was given
+            self.lines.append(f"{record.name} {record.msg!r} {record.args!r}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class Seen:
+    """What the browsers sent (check 7) and what they printed."""
+
+    requests: list[str] = field(default_factory=list)
+    console: ConsoleWatcher = field(default_factory=ConsoleWatcher)
+    responses: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> headers
+
+    def record(self, request: Request) -> None:
+        headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+        body = request.post_data_buffer or b""
+        self.requests.append(
+            f"{request.method} {request.url}\n{headers}\n{body.decode('utf-8', 'replace')}"
+        )
+
+
+@dataclass
+class Site:
+    url: str
+    browser: Browser
+    world: ChatWorld
+    sessions: dict[str, str]  # name -> session cookie value
+    reporters: dict[str, Reporter]
+    conversations: dict[str, str]  # name -> conversation id
+    moved_message_id: str
+    log: ListHandler
+    seen: Seen = field(default_factory=Seen)
+    contexts: dict[str, BrowserContext] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # what no request may carry
+
+    def page(self, name: str) -> Page:
+        """The one tab of `name` (a staff member signed in with both factors, or "reporter")."""
+        if name not in self.contexts:
+            context = self.browser.new_context(locale="nl-NL")
+            context.set_default_timeout(TIMEOUT_MS)
+            context.on("request", self.seen.record)
+            context.on("response", self._keep_headers)
+            if name in self.sessions:
+                cookie = {"name": settings.SESSION_COOKIE_NAME, "value": self.sessions[name]}
+                context.add_cookies([{**cookie, "url": self.url}])
+            page = context.new_page()
+            self.seen.console.attach(page)
+            self.contexts[name] = context
+        return self.contexts[name].pages[0]
+
+    def _keep_headers(self, response) -> None:
+        if response.request.resource_type == "document":
+            self.seen.responses[urllib.parse.urlsplit(response.url).path] = response.headers
+
+
+def in_thread(work: Callable[[], object]) -> object:
+    """Run ORM code outside Playwright's loop (Django refuses it inside), on a connection of
+    its own that is closed afterwards."""
+
+    def run() -> object:
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _staff(clinic, role: Role, email: str):
+    user = UserFactory(email=email)
+    MembershipFactory(clinic=clinic, user=user, role=role)
+    TOTPDeviceFactory(user=user)
+    return user
+
+
+def _python_message(world: ChatWorld, reporter: Reporter, text: str) -> str:
+    sealed = world.reporter_message(reporter, text, nickname="Python")
+    response = post_json(reporter.client, reverse("reporter:api_messages"), sealed)
+    assert response.status_code == 201, response.content
+    return sealed["id"]
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[Site]:
+    if not connections["default"].settings_dict["NAME"].startswith("test_"):
+        pytest.fail("No test database: select test_secret_fields_have_no_name... too.")
+    # The application log from the moment the world is made (the factories log the test
+    # users' login passwords, which are no application's).
+    log = ListHandler()
+    root = logging.getLogger()
+    old_level = root.level
+    # Unblocked for the module: the live server's thread reads the database for every request.
+    with django_db_blocker.unblock():
+        server = None
+        try:
+            clinic = ClinicFactory(name="Fysio Vertrouwen")
+            people = {
+                "adam": _staff(clinic, Role.CLINIC_ADMIN, "adam@vertrouwen.example"),
+                "cora": _staff(clinic, Role.COUNSELLOR, "cora@vertrouwen.example"),
+                "dirk": _staff(clinic, Role.COUNSELLOR, "dirk@vertrouwen.example"),
+                "erik": _staff(clinic, Role.COUNSELLOR, "erik@vertrouwen.example"),
+            }
+            world = ChatWorld.make(clinic, people["adam"])
+            world.counsellor(people["cora"])
+            # Two conversations written in Python: the second message of the first is moved
+            # into the second by the check 3 test.
+            first, second = world.reporter_joins(), world.reporter_joins()
+            _python_message(world, first, f"Eerste gesprek {RUN}")
+            moved = _python_message(world, first, MOVED_BODY)
+            _python_message(world, second, f"Tweede gesprek {RUN}")
+            sessions = {
+                name: login(Client(), user).cookies[settings.SESSION_COOKIE_NAME].value
+                for name, user in people.items()
+            }
+            root.addHandler(log)
+            root.setLevel(logging.DEBUG)
+            server = LiveServer("localhost")
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                try:
+                    yield Site(
+                        url=server.url,
+                        browser=browser,
+                        world=world,
+                        sessions=sessions,
+                        reporters={"first": first, "second": second},
+                        conversations={
+                            "first": first.conversation_id,
+                            "second": second.conversation_id,
+                        },
+                        moved_message_id=moved,
+                        log=log,
+                        secrets={"cora's passphrase": PASSPHRASE},
+                    )
+                finally:
+                    browser.close()
+        finally:
+            root.removeHandler(log)
+            root.setLevel(old_level)
+            if server is not None:
+                server.stop()
+            call_command("flush", interactive=False, verbosity=0)
+
+
+def _string(page: Page, name: str) -> str:
+    """A translated interface string as the page carries it (templates/messaging/_strings.html)."""
+    return page.get_attribute("#chat-strings", f"data-{name}")
+
+
+def _ready(page: Page, root: str) -> None:
+    """Wait until the page's script has set up its forms (static/js/chat/common.js, ready)."""
+    page.locator(f"{root}[data-ready]").wait_for(state="attached")
+
+
+def _message(page: Page, text: str):
+    return page.locator("[data-log] .chat-message__body", has_text=text)
+
+
+def _unlock_cora(site: Site) -> Page:
+    cora = site.page("cora")
+    cora.goto(site.url + reverse("messaging:key"))
+    _ready(cora, "#chat-key")
+    cora.locator("#chat-passphrase").fill(PASSPHRASE)
+    cora.locator("[data-unlock-form] button[type=submit]").click()
+    expect(cora).to_have_url(re.compile(re.escape(reverse("messaging:inbox")) + "$"))
+    return cora
+
+
+def _reporter_joins(site: Site) -> str:
+    """The reporter follows the QR link (code and the clinic key's fingerprint), picks a
+    nickname, saves the recovery code and lands in the chat. Answers the recovery code."""
+    reporter = site.page("reporter")
+    link = f"{reverse('reporter:join')}?code={site.world.code}#k={site.world.clinic_key.key_id}"
+    reporter.goto(site.url + link)
+    reporter.locator("#join-nickname").fill(CANARY_NICKNAME)
+    reporter.locator("#join-gender").select_option("female")
+    reporter.locator("#join-age").select_option("25-34")
+    # Came by the QR link: the fingerprint was checked, no safety code to compare.
+    expect(reporter.locator("[data-safety]")).to_be_hidden()
+    reporter.locator("[data-profile-form] button[type=submit]").click()
+    code_text = reporter.locator("[data-recovery-code]")
+    expect(code_text).to_have_text(re.compile(r"^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$"))
+    code = code_text.inner_text()
+    reporter.locator("#reporter-recovery-saved").check()
+    reporter.locator("[data-finish]").click()
+    expect(reporter).to_have_url(site.url + reverse("reporter:chat"))
+    return code
+
+
+def _send(page: Page, text: str, *, note: bool = False) -> None:
+    _ready(page, "#chat-conversation")
+    page.locator("#chat-body").fill(text)
+    if note:
+        page.locator("#chat-note").check()
+    with page.expect_response(lambda r: r.request.method == "POST" and "messages" in r.url) as sent:
+        page.locator("[data-composer] button[type=submit]").click()
+    assert sent.value.status == 201, sent.value.text()
+    expect(_message(page, text)).to_be_visible()
+
+
+def _redis_dump() -> bytes:
+    """Every key of the test broker's Redis database with its value, raw (DUMP) and read by
+    type."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    parts: list[bytes] = []
+    for key in client.scan_iter():
+        parts += [key, client.dump(key) or b""]
+        kind = client.type(key)
+        if kind == b"string":
+            parts.append(client.get(key) or b"")
+        elif kind == b"list":
+            parts += client.lrange(key, 0, -1)
+        elif kind == b"hash":
+            for k, v in client.hgetall(key).items():
+                parts += [k, v]
+        elif kind == b"set":
+            parts += list(client.smembers(key))
+        elif kind == b"zset":
+            parts += client.zrange(key, 0, -1)
+    return b"\n".join(parts)
+
+
+def _found(needles: dict[str, str], haystacks: dict[str, bytes]) -> list[str]:
+    return [
+        f"{name} as {form!r} in {where}"
+        for name, text in needles.items()
+        for form in forms_of(text.encode())
+        for where, haystack in haystacks.items()
+        if find_in(form, haystack) >= 0
+    ]
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+SECRET_FIELD = re.compile(r"<(?:input|select|textarea)\b[^>]*>", re.S)
+
+
+@pytest.mark.django_db
+def test_secret_fields_have_no_name_so_a_form_without_script_sends_nothing(client_for) -> None:
+    """Check 7, the pages' part: the passphrase, recovery and nickname fields of every chat page
+    have no `name`, so even a form submitted before its script runs puts none of them in a
+    request. (Also makes the test database for the browser tests below: pytest-django sets one
+    up only for a selected test that asks for it.)"""
+    clinic = ClinicFactory()
+    pages = {
+        reverse("reporter:join"): Client(),
+        reverse("messaging:key"): client_for(_staff(clinic, Role.COUNSELLOR, "c@x.example")),
+        reverse("messaging:chat_admin"): client_for(
+            _staff(clinic, Role.CLINIC_ADMIN, "a@x.example")
+        ),
+    }
+    secret_ids = {
+        *("join-nickname", "join-gender", "join-age", "recover-code"),
+        *("new-passphrase", "new-passphrase-again", "clinic-passphrase", "clinic-passphrase-again"),
+    }
+    checked = 0
+    for path, client in pages.items():
+        html = client.get(path).content.decode()
+        for tag in SECRET_FIELD.findall(html):
+            found = re.search(r'id="([^"]+)"', tag)
+            if found and found.group(1) in secret_ids:
+                assert " name=" not in tag, (path, tag)
+                checked += 1
+    assert checked >= 8
+
+
+def test_a_browser_conversation_leaves_no_canary_in_database_log_or_broker(site: Site) -> None:
+    """Check 1: a reporter (QR link) and a counsellor hold a conversation in two browsers, each
+    seeing the other's messages within 5 seconds without reloading; a dump of the whole
+    database, the application log and the broker's Redis hold the canary body and nickname in no
+    form (raw, hex, base32, base64)."""
+    cora = _unlock_cora(site)
+    site.secrets["the reporter's recovery code"] = code = _reporter_joins(site)
+    site.secrets["the reporter's recovery code, bare"] = code.replace(" ", "")
+    reporter = site.page("reporter")
+    _send(reporter, CANARY_BODY)
+
+    # The inbox shows the new conversation, with the nickname opened in the browser.
+    row = cora.locator("[data-rows] a", has_text=CANARY_NICKNAME)
+    expect(row).to_be_visible(timeout=ARRIVAL_MS)
+    row.click()
+    expect(cora.locator("[data-nickname]")).to_have_text(CANARY_NICKNAME)
+    expect(_message(cora, CANARY_BODY)).to_be_visible()
+    expect(cora.locator("[data-profile]")).not_to_be_empty()
+    site.conversations["canary"] = cora.url.rstrip("/").rsplit("/", 1)[-1]
+
+    _send(reporter, CANARY_SECOND)
+    expect(_message(cora, CANARY_SECOND)).to_be_visible(timeout=ARRIVAL_MS)
+    _send(cora, ANSWER)
+    expect(_message(reporter, ANSWER)).to_be_visible(timeout=ARRIVAL_MS)
+    # An internal note reaches the counsellors only.
+    _send(cora, f"Notitie {RUN}", note=True)
+    reporter.wait_for_timeout(3_500)
+    expect(_message(reporter, f"Notitie {RUN}")).to_have_count(0)
+
+    needles = {"canary body": CANARY_BODY, "canary nickname": CANARY_NICKNAME}
+    haystacks = {
+        "the database dump": database_dump(),
+        "the application log": site.log.text.encode(),
+        "Redis": _redis_dump(),
+    }
+    assert b"messaging_message" in haystacks["the database dump"]
+    assert _found(needles, haystacks) == []
+    assert site.seen.console.errors == []
+
+
+def test_moved_message_shows_cannot_be_verified_in_the_page(site: Site) -> None:
+    """Check 3: a message row moved to another conversation in the database shows "cannot be
+    verified" in the counsellor's page, never its text."""
+    cora = site.page("cora")
+    second = site.url + reverse("messaging:conversation", args=[site.conversations["second"]])
+    cora.goto(second)
+    expect(_message(cora, f"Tweede gesprek {RUN}")).to_be_visible()
+    expect(cora.locator(".chat-message--bad")).to_have_count(0)
+
+    in_thread(
+        lambda: Message.objects.filter(pk=site.moved_message_id).update(
+            conversation_id=site.conversations["second"]
+        )
+    )
+    cora.reload()
+    expect(_message(cora, f"Tweede gesprek {RUN}")).to_be_visible()
+    bad = cora.locator(".chat-message--bad")
+    expect(bad).to_have_count(1)
+    expect(bad).to_contain_text(_string(cora, "unverifiable"))
+    expect(cora.locator("main")).not_to_contain_text(MOVED_BODY)
+    assert site.seen.console.errors == []
+
+
+def test_browser_made_key_certified_by_the_admin_receives_messages(site: Site) -> None:
+    """A counsellor sets up their key in the browser (key.js), the admin certifies it in the
+    browser (admin.js), and the reporter's next message reaches them; the history written
+    before reaches them through a colleague's browser re-wrap (check 12)."""
+    dirk = site.page("dirk")
+    dirk.goto(site.url + reverse("messaging:key"))
+    _ready(dirk, "#chat-key")
+    dirk.locator("#new-passphrase").fill(DIRK_PASSPHRASE)
+    dirk.locator("#new-passphrase-again").fill(DIRK_PASSPHRASE)
+    dirk.locator("[data-setup-form] button[type=submit]").click()
+    code_text = dirk.locator("[data-recovery-code]")
+    expect(code_text).to_have_text(re.compile(r"^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$"))
+    site.secrets["dirk's passphrase"] = DIRK_PASSPHRASE
+    site.secrets["dirk's recovery key"] = code_text.inner_text()
+    site.secrets["dirk's recovery key, bare"] = code_text.inner_text().replace(" ", "")
+    dirk.locator("#recovery-saved").check()
+    dirk.locator("[data-finish]").click()
+    expect(dirk).to_have_url(re.compile(re.escape(reverse("messaging:inbox")) + r"$"))
+
+    adam = site.page("adam")
+    adam.goto(site.url + reverse("messaging:chat_admin"))
+    _ready(adam, "#chat-admin")
+    certified = adam.locator(".tag--ok")
+    before = certified.count()
+    adam.locator("[data-certify]").first.click()
+    adam.locator("#clinic-unlock").fill(PASSPHRASE)
+    with adam.expect_navigation():
+        adam.locator("[data-unlock-form] button[type=submit]").click()
+    expect(certified).to_have_count(before + 1)
+    expect(adam.locator("[data-certify]")).to_have_count(0)
+
+    # The reporter's page picks the new counsellor up from its next poll.
+    reporter = site.page("reporter")
+    reporter.wait_for_timeout(3_500)
+    _send(reporter, TO_DIRK)
+    # Cora's inbox re-wraps the history for Dirk (on load), so he reads all of it.
+    cora = site.page("cora")
+    with cora.expect_response(lambda r: "rewrap" in r.url and r.request.method == "POST") as rw:
+        cora.goto(site.url + reverse("messaging:inbox"))
+    assert rw.value.status == 200 and rw.value.json()["added"] >= 3
+
+    conversation = reverse("messaging:conversation", args=[site.conversations["canary"]])
+    dirk.goto(site.url + conversation)
+    expect(_message(dirk, TO_DIRK)).to_be_visible()
+    expect(_message(dirk, CANARY_BODY)).to_be_visible()
+    expect(_message(dirk, ANSWER)).to_be_visible()
+    expect(dirk.locator("[data-nickname]")).to_have_text(CANARY_NICKNAME)
+    expect(dirk.locator(".chat-message--bad")).to_have_count(0)
+    assert site.seen.console.errors == []
+
+
+def test_a_counsellor_certified_later_reads_the_history_after_a_browser_rewrap(site: Site) -> None:
+    """Check 12: Erik's key is certified after the conversation; Cora's inbox re-wraps every
+    retained message for him after checking his certificate, and his key opens them."""
+    erik_keys = in_thread(
+        lambda: site.world.counsellor(User.objects.get(email="erik@vertrouwen.example"))
+    )
+    cora = site.page("cora")
+    with cora.expect_response(lambda r: "rewrap" in r.url and r.request.method == "POST") as rw:
+        cora.goto(site.url + reverse("messaging:inbox"))
+    assert rw.value.status == 200
+
+    def bodies() -> list[str]:
+        conversation = Conversation.objects.get(pk=site.conversations["canary"])
+        rows = selectors.message_rows(
+            Message.objects.filter(conversation=conversation), erik_keys.key_id
+        )
+        reporter = crypto.PublicKeySet(
+            bytes(conversation.reporter_kem_public), bytes(conversation.reporter_sig_public)
+        )
+        cora_keys = site.world.counsellors[User.objects.get(email="cora@vertrouwen.example").pk]
+        assert all(row["wraps"] for row in rows)
+        return [
+            crypto.open_message(
+                conversation_id=str(conversation.pk),
+                row=row,
+                me=erik_keys,
+                sender=reporter if row["from_reporter"] else cora_keys,
+            )["body"]
+            for row in rows
+        ]
+
+    opened = in_thread(bodies)
+    assert CANARY_BODY in opened and ANSWER in opened and TO_DIRK in opened
+    assert site.seen.console.errors == []
+
+
+CHAT_PAGES = {
+    "reporter": ["reporter:join", "reporter:chat"],
+    "cora": ["messaging:inbox", "messaging:key", "conversation"],
+    "adam": ["messaging:chat_admin"],
+}
+
+
+def test_every_chat_page_has_the_csp_and_no_inline_script(site: Site) -> None:
+    """Check 13: the reporter's join and chat pages, the inbox, a conversation, the key page and
+    the admin's keys page are served with script-src 'self' and no unsafe-*, every script has a
+    src, and no page reports a CSP violation."""
+    checked = []
+    for name, views in CHAT_PAGES.items():
+        page = site.page(name)
+        for view in views:
+            path = (
+                reverse("messaging:conversation", args=[site.conversations["canary"]])
+                if view == "conversation"
+                else reverse(view)
+            )
+            response = page.goto(site.url + path)
+            assert response is not None and response.status == 200, path
+            page.wait_for_load_state("networkidle")
+            policy = response.headers.get("content-security-policy", "")
+            directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+            assert directives.get("script-src") == ["'self'"], (path, policy)
+            assert "unsafe-" not in policy, (path, policy)
+            inline = page.evaluate(
+                "() => [...document.scripts].filter((s) => !s.src).map((s) => s.outerHTML)"
+            )
+            assert inline == [], path
+            assert page.locator("script[type=module]").count() >= 1, path
+            checked.append(path)
+    assert len(checked) == 6
+    assert site.seen.console.csp_violations == []
+    assert site.seen.console.errors == []
+
+
+def test_no_passphrase_or_recovery_code_in_any_request_or_the_log(site: Site) -> None:
+    """Check 7: the chat passphrases (unlocking, setting up, certifying) and the recovery codes
+    shown (the reporter's, the counsellor's) appear in no URL, header or body of any request the
+    browsers made, nor in the server's log."""
+    assert len(site.secrets) >= 6, "run the whole module: the secrets come from earlier tests"
+    assert len(site.seen.requests) > 50
+    sent = "\n".join(site.seen.requests)
+    log = site.log.text
+    leaks = [
+        f"{name} ({form!r}) in {where}"
+        for name, secret in site.secrets.items()
+        for form in {secret, urllib.parse.quote(secret), urllib.parse.quote_plus(secret)}
+        for where, text in (("a request", sent), ("the log", log))
+        if form in text
+    ]
+    assert leaks == []
+    # Watching works: the reporter's sign-in and the messages were recorded.
+    assert "/m/api/session/" in sent and "/m/api/messages/" in sent
