@@ -25,7 +25,7 @@ import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 from pytest_django import DjangoDbBlocker
@@ -107,6 +107,7 @@ class Site:
     conversations: dict[str, str]  # name -> conversation id
     moved_message_id: str
     log: ListHandler
+    other_clinic_id: int
     seen: Seen = field(default_factory=Seen)
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # what no request may carry
@@ -159,6 +160,9 @@ def _python_message(world: ChatWorld, reporter: Reporter, text: str) -> str:
     return sealed["id"]
 
 
+APP_LOGGERS = ("django", "messaging", "clinics", "portal", "patients", "celery", "kombu")
+
+
 @pytest.fixture(scope="module")
 def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[Site]:
     if not connections["default"].settings_dict["NAME"].startswith("test_"):
@@ -167,7 +171,10 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
     # users' login passwords, which are no application's).
     log = ListHandler()
     root = logging.getLogger()
-    old_level = root.level
+    # Every logger at DEBUG, each by name too: pytest's log capture resets the root's level
+    # between a test's phases.
+    loggers = [root, *(logging.getLogger(name) for name in APP_LOGGERS)]
+    old_levels = [logger.level for logger in loggers]
     # Unblocked for the module: the live server's thread reads the database for every request.
     with django_db_blocker.unblock():
         server = None
@@ -179,6 +186,8 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                 "dirk": _staff(clinic, Role.COUNSELLOR, "dirk@vertrouwen.example"),
                 "erik": _staff(clinic, Role.COUNSELLOR, "erik@vertrouwen.example"),
             }
+            other = ClinicFactory(name="Fysio Nieuw")
+            people["bea"] = _staff(other, Role.CLINIC_ADMIN, "bea@nieuw.example")
             world = ChatWorld.make(clinic, people["adam"])
             world.counsellor(people["cora"])
             # Two conversations written in Python: the second message of the first is moved
@@ -192,9 +201,13 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                 for name, user in people.items()
             }
             root.addHandler(log)
-            root.setLevel(logging.DEBUG)
+            for logger in loggers:
+                logger.setLevel(logging.DEBUG)
             server = LiveServer("localhost")
-            with sync_playwright() as playwright:
+            # DEBUG: Django then logs every SQL statement with its parameters
+            # (django.db.backends), so the log the canary is looked for in holds all that was
+            # written.
+            with override_settings(DEBUG=True), sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
                 try:
                     yield Site(
@@ -210,12 +223,14 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                         moved_message_id=moved,
                         log=log,
                         secrets={"cora's passphrase": PASSPHRASE},
+                        other_clinic_id=other.pk,
                     )
                 finally:
                     browser.close()
         finally:
             root.removeHandler(log)
-            root.setLevel(old_level)
+            for logger, level in zip(loggers, old_levels, strict=True):
+                logger.setLevel(level)
             if server is not None:
                 server.stop()
             call_command("flush", interactive=False, verbosity=0)
@@ -379,7 +394,11 @@ def test_a_browser_conversation_leaves_no_canary_in_database_log_or_broker(site:
         "the application log": site.log.text.encode(),
         "Redis": _redis_dump(),
     }
+    # The places looked in hold what they should: the conversation's rows, the server's log.
     assert b"messaging_message" in haystacks["the database dump"]
+    assert site.world.organisation.name.encode() in haystacks["the database dump"]
+    assert 'INSERT INTO "messaging_message"' in site.log.text
+    assert b"chat_notifications_send" in haystacks["Redis"]  # the reporter's messages' task
     assert _found(needles, haystacks) == []
     assert site.seen.console.errors == []
 
@@ -491,6 +510,109 @@ def test_a_counsellor_certified_later_reads_the_history_after_a_browser_rewrap(s
 
     opened = in_thread(bodies)
     assert CANARY_BODY in opened and ANSWER in opened and TO_DIRK in opened
+    assert site.seen.console.errors == []
+
+
+def test_a_typed_code_shows_the_safety_code_and_a_wrong_link_is_refused(site: Site) -> None:
+    """A reporter who typed the code is shown the clinic key's safety code to compare with the
+    poster; a link whose fingerprint is not the clinic key's is refused before anything is
+    made."""
+    visitor = site.page("visitor")
+    visitor.goto(site.url + reverse("reporter:join"))
+    _ready(visitor, "#reporter-join")
+    visitor.locator("#join-code").fill(site.world.code.lower())
+    visitor.locator("[data-code-form] button[type=submit]").click()
+    expect(visitor.locator("[data-safety-code]")).to_have_text(
+        crypto.safety_code(site.world.clinic_key.key_id)
+    )
+    expect(visitor.locator("[data-profile-form]")).to_be_visible()
+
+    wrong = "0" * 32
+    visitor.goto(site.url + f"{reverse('reporter:join')}?code={site.world.code}#k={wrong}")
+    error = visitor.locator("[data-code-form] [data-error]")
+    expect(error).to_have_text(_string(visitor, "clinic-key-changed"))
+    expect(visitor.locator("[data-profile-form]")).to_be_hidden()
+    assert site.seen.console.errors == []
+
+
+def test_the_reporter_continues_on_another_device_with_the_recovery_code(site: Site) -> None:
+    """The recovery code (typed in lower case, with dashes) opens the stored copy of the
+    reporter's keys in a new browser, signs in and shows the whole conversation."""
+    code = site.secrets["the reporter's recovery code"]
+    other = site.page("reporter on another device")
+    other.goto(site.url + reverse("reporter:join"))
+    _ready(other, "#reporter-join")
+    other.locator("details summary").click()
+    other.locator("#recover-code").fill(code.lower().replace(" ", "-"))
+    other.locator("[data-recover-form] button[type=submit]").click()
+    expect(other).to_have_url(site.url + reverse("reporter:chat"))
+    expect(_message(other, CANARY_BODY)).to_be_visible()
+    expect(_message(other, ANSWER)).to_be_visible()
+    expect(other.locator(".chat-message--bad")).to_have_count(0)
+    # Its next message still carries the nickname, read back from its own earlier message.
+    _send(other, f"Vanaf mijn telefoon {RUN}")
+    cora = site.page("cora")
+    cora.goto(site.url + reverse("messaging:conversation", args=[site.conversations["canary"]]))
+    expect(_message(cora, f"Vanaf mijn telefoon {RUN}")).to_be_visible()
+    expect(cora.locator("[data-nickname]")).to_have_text(CANARY_NICKNAME)
+    assert site.seen.console.errors == []
+
+
+def test_the_admin_sets_up_the_clinic_key_in_the_browser(site: Site) -> None:
+    """admin.js makes the clinic key, seals it under the clinic key passphrase and the recovery
+    key shown once, and the server keeps copies that open with each (and only the public key)."""
+    passphrase = f"klinieksleutel {RUN} van bea"
+    bea = site.page("bea")
+    bea.goto(site.url + reverse("messaging:chat_admin"))
+    _ready(bea, "#chat-admin")
+    bea.locator("#clinic-passphrase").fill(passphrase)
+    bea.locator("#clinic-passphrase-again").fill(passphrase)
+    bea.locator("[data-setup-form] button[type=submit]").click()
+    code_text = bea.locator("[data-recovery-code]")
+    expect(code_text).to_have_text(re.compile(r"^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$"))
+    code = code_text.inner_text()
+    site.secrets |= {"bea's clinic key passphrase": passphrase, "bea's recovery key": code}
+    bea.locator("#recovery-saved").check()
+    with bea.expect_navigation():
+        bea.locator("[data-finish]").click()
+    safety = bea.locator("[data-safety-code]")
+    expect(safety).to_be_visible()
+
+    def opened() -> tuple[str, str, str]:
+        from messaging.models import ClinicChatKey
+
+        stored = ClinicChatKey.objects.for_clinic(site.other_clinic_id).get()
+        by_passphrase = crypto.open_private(
+            stored.sealed_private["passphrase"], passphrase, stored.key_id
+        )
+        by_code = crypto.open_private(
+            stored.sealed_private["recovery"], crypto.normalise_recovery_code(code), stored.key_id
+        )
+        return stored.key_id, by_passphrase.key_id, by_code.key_id
+
+    key_id, *opened_ids = in_thread(opened)
+    assert opened_ids == [key_id, key_id]
+    assert safety.get_attribute("data-safety-code") == key_id
+    assert site.seen.console.errors == []
+
+
+def test_locking_the_device_removes_the_key_and_the_inbox_asks_again(site: Site) -> None:
+    """ "Lock this device" deletes the cached key: the inbox then asks for the passphrase, and
+    unlocked for this page only it shows the nicknames again."""
+    cora = site.page("cora")
+    cora.goto(site.url + reverse("messaging:key"))
+    _ready(cora, "#chat-key")
+    cora.locator("[data-lock-form] button[type=submit]").click()
+    expect(cora.locator("[data-unlock-form]")).to_be_visible()
+    cora.goto(site.url + reverse("messaging:inbox"))
+    unlock = cora.locator("[data-page-unlock]")
+    expect(unlock).to_be_visible()
+    expect(cora.locator("[data-rows] a", has_text=CANARY_NICKNAME)).to_have_count(0)
+    unlock.locator("input").fill(PASSPHRASE)
+    unlock.locator("button[type=submit]").click()
+    expect(cora.locator("[data-rows] a", has_text=CANARY_NICKNAME)).to_be_visible()
+    cora.reload()
+    expect(cora.locator("[data-page-unlock]")).to_be_visible()
     assert site.seen.console.errors == []
 
 
