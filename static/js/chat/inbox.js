@@ -80,8 +80,28 @@ async function render(data) {
   tbody.replaceChildren(...rows);
 }
 
+// The unread conversations per organisation, on the organisation tabs.
+function showCounts(counts) {
+  for (const link of document.querySelectorAll("a[data-organisation]")) {
+    const count = counts?.[link.dataset.organisation] ?? 0;
+    let badge = link.parentElement.querySelector(".badge");
+    if (count && !badge) {
+      badge = document.createElement("span");
+      badge.className = "badge";
+      badge.title = texts.unread;
+      link.parentElement.append(" ", badge);
+    }
+    if (badge) {
+      badge.textContent = String(count);
+      show(badge, count > 0);
+    }
+  }
+}
+
 async function refresh() {
-  await render(await api(root.dataset.apiInbox));
+  const data = await api(root.dataset.apiInbox);
+  await render(data);
+  showCounts(data.counts);
 }
 
 // --- re-wrap for colleagues certified later ---------------------------------------------------

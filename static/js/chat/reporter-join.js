@@ -79,6 +79,7 @@ async function makeKeys(event) {
     say(recovery.querySelector("[data-recovery-code]"), code);
     show(codeForm, false);
     show(profileForm, false);
+    show(root.querySelector("[data-recover]"), false);
     show(recovery);
     recovery.querySelector('input[type="checkbox"]').focus();
   } catch (failure) {
