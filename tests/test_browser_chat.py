@@ -108,6 +108,7 @@ class Site:
     moved_message_id: str
     log: ListHandler
     other_clinic_id: int
+    cora_key_id: str
     seen: Seen = field(default_factory=Seen)
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # what no request may carry
@@ -189,7 +190,7 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
             other = ClinicFactory(name="Fysio Nieuw")
             people["bea"] = _staff(other, Role.CLINIC_ADMIN, "bea@nieuw.example")
             world = ChatWorld.make(clinic, people["adam"])
-            world.counsellor(people["cora"])
+            cora_keys = world.counsellor(people["cora"])
             # Two conversations written in Python: the second message of the first is moved
             # into the second by the check 3 test.
             first, second = world.reporter_joins(), world.reporter_joins()
@@ -224,6 +225,7 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                         log=log,
                         secrets={"cora's passphrase": PASSPHRASE},
                         other_clinic_id=other.pk,
+                        cora_key_id=cora_keys.key_id,
                     )
                 finally:
                     browser.close()
@@ -596,6 +598,92 @@ def test_the_admin_sets_up_the_clinic_key_in_the_browser(site: Site) -> None:
     assert site.seen.console.errors == []
 
 
+def _tampered(page: Page, pattern: str, change: Callable[[dict], None]) -> None:
+    """Serve the page's JSON from `pattern` changed by `change`, as a server that tampers would."""
+
+    def handle(route) -> None:
+        if route.request.method != "GET":
+            route.fallback()
+            return
+        response = route.fetch()
+        data = response.json()
+        change(data)
+        route.fulfill(response=response, json=data)
+
+    page.route(pattern, handle)
+
+
+def test_a_wrap_moved_to_another_message_or_a_bad_signature_shows_cannot_be_verified(
+    site: Site,
+) -> None:
+    """Checks 3 and 4 in the page: the server swaps two messages' wraps and gives a third
+    another message's signature; the counsellor's page shows those three as "cannot be
+    verified", never their text, and the untouched ones as written."""
+
+    def change(data: dict) -> None:
+        rows = data["messages"]
+        if len(rows) < 5:
+            return  # a later poll: what it repeats is shown already
+        rows[0]["signature"] = rows[3]["signature"]
+        rows[1]["wraps"], rows[2]["wraps"] = rows[2]["wraps"], rows[1]["wraps"]
+
+    cora = site.page("cora")
+    path = reverse("messaging:api_messages", args=[site.conversations["canary"]])
+    _tampered(cora, f"**{path}*", change)
+    try:
+        cora.goto(site.url + reverse("messaging:conversation", args=[site.conversations["canary"]]))
+        expect(_message(cora, TO_DIRK)).to_be_visible()
+        bad = cora.locator(".chat-message--bad")
+        expect(bad).to_have_count(3)
+        expect(bad.first).to_contain_text(_string(cora, "unverifiable"))
+        main = cora.locator("main")
+        for text in (CANARY_BODY, CANARY_SECOND, ANSWER):
+            expect(main).not_to_contain_text(text)
+    finally:
+        cora.unroute_all()
+    assert site.seen.console.errors == []
+
+
+def test_an_uncertified_key_in_the_directory_is_never_wrapped_to(site: Site) -> None:
+    """Check 5 in the page: the server adds two counsellor keys to the reporter's directory, one
+    with a forged certificate and one certified by another clinic key; the reporter's next
+    message is wrapped to neither (only to certified counsellors and the reporter)."""
+    forged, foreign = crypto.generate_key_set(), crypto.generate_key_set()
+    other_clinic = crypto.generate_clinic_key()
+    injected = [
+        {
+            "key_id": keys.key_id,
+            "kem_public": crypto.b64(keys.kem_public),
+            "sig_public": crypto.b64(keys.sig_public),
+            "purpose": "counsellor",
+            "certificate": crypto.b64(certificate),
+        }
+        for keys, certificate in (
+            (forged, secrets.token_bytes(64)),
+            (foreign, crypto.certify(other_clinic.sig, other_clinic.key_id, foreign.key_id,
+                                     "counsellor")),
+        )
+    ]  # fmt: skip
+
+    def change(data: dict) -> None:
+        data["counsellors"] = data["counsellors"] + injected
+
+    reporter = site.page("reporter")
+    _tampered(reporter, f"**{reverse('reporter:api_messages')}*", change)
+    try:
+        reporter.goto(site.url + reverse("reporter:chat"))
+        _ready(reporter, "#chat-conversation")
+        with reporter.expect_request(lambda r: r.method == "POST" and "messages" in r.url) as sent:
+            _send(reporter, f"Alleen voor echte vertrouwenspersonen {RUN}")
+    finally:
+        reporter.unroute_all()
+    recipients = set(sent.value.post_data_json["recipients"])
+    assert forged.key_id not in recipients and foreign.key_id not in recipients
+    assert site.cora_key_id in recipients
+    assert set(sent.value.post_data_json["wraps"]) == recipients
+    assert site.seen.console.errors == []
+
+
 def test_locking_the_device_removes_the_key_and_the_inbox_asks_again(site: Site) -> None:
     """ "Lock this device" deletes the cached key: the inbox then asks for the passphrase, and
     unlocked for this page only it shows the nicknames again."""
@@ -613,6 +701,31 @@ def test_locking_the_device_removes_the_key_and_the_inbox_asks_again(site: Site)
     expect(cora.locator("[data-rows] a", has_text=CANARY_NICKNAME)).to_be_visible()
     cora.reload()
     expect(cora.locator("[data-page-unlock]")).to_be_visible()
+    assert site.seen.console.errors == []
+
+
+def test_weak_key_derivation_parameters_from_the_server_are_refused(site: Site) -> None:
+    """Check 6 in the page: the server offers the passphrase copy with 1,000 PBKDF2 iterations;
+    the key page refuses to derive and says why, and the device stays locked."""
+
+    def change(data: dict) -> None:
+        data["sealed_private"]["passphrase"]["iterations"] = 1_000
+
+    cora = site.page("cora")
+    _tampered(cora, f"**{reverse('messaging:api_key')}", change)
+    try:
+        cora.goto(site.url + reverse("messaging:key"))
+        _ready(cora, "#chat-key")
+        cora.locator("#chat-passphrase").fill(PASSPHRASE)
+        cora.locator("[data-unlock-form] button[type=submit]").click()
+        error = cora.locator("[data-unlock-form] [data-error]")
+        expect(error).to_have_text(_string(cora, "weak-kdf"))
+    finally:
+        cora.unroute_all()
+    cora.reload()
+    _ready(cora, "#chat-key")
+    expect(cora.locator("[data-unlock-form]")).to_be_visible()
+    expect(cora.locator("[data-unlocked]")).to_be_hidden()
     assert site.seen.console.errors == []
 
 
