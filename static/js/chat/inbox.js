@@ -149,7 +149,10 @@ async function start() {
   ready(root);
   // Only a certified counsellor may re-wrap (the server answers 403 otherwise).
   if (root.dataset.certified !== "true") return;
-  const rewrap = () => rewrapOnce().catch(() => {});
+  const rewrap = async () => {
+    await rewrapOnce().catch(() => {});
+    root.dataset.rewrapped = String(Number(root.dataset.rewrapped ?? 0) + 1); // runs so far
+  };
   await rewrap();
   every(REWRAP_MS, rewrap);
 }
