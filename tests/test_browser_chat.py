@@ -112,6 +112,7 @@ class Site:
     log: ListHandler
     other_clinic_id: int
     cora_key_id: str
+    finn_key_id: str
     seen: Seen = field(default_factory=Seen)
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # what no request may carry
@@ -189,11 +190,13 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                 "cora": _staff(clinic, Role.COUNSELLOR, "cora@vertrouwen.example"),
                 "dirk": _staff(clinic, Role.COUNSELLOR, "dirk@vertrouwen.example"),
                 "erik": _staff(clinic, Role.COUNSELLOR, "erik@vertrouwen.example"),
+                "finn": _staff(clinic, Role.COUNSELLOR, "finn@vertrouwen.example"),
             }
             other = ClinicFactory(name="Fysio Nieuw")
             people["bea"] = _staff(other, Role.CLINIC_ADMIN, "bea@nieuw.example")
             world = ChatWorld.make(clinic, people["adam"])
             cora_keys = world.counsellor(people["cora"])
+            finn_keys = world.counsellor(people["finn"])  # revoked by a test
             # Two conversations written in Python: the second message of the first is moved
             # into the second by the check 3 test.
             first, second = world.reporter_joins(), world.reporter_joins()
@@ -229,6 +232,7 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                         secrets={"cora's passphrase": PASSPHRASE},
                         other_clinic_id=other.pk,
                         cora_key_id=cora_keys.key_id,
+                        finn_key_id=finn_keys.key_id,
                     )
                 finally:
                     browser.close()
@@ -652,6 +656,29 @@ def test_a_counsellor_certified_later_reads_the_history_after_a_browser_rewrap(
 
     opened = in_thread(bodies)
     assert {CANARY_BODY, CANARY_SECOND, ANSWER, NOTE} <= set(opened)
+
+
+def test_a_revoked_key_gets_no_wrap_of_the_next_message(chat: Site, canary: str) -> None:
+    """Check 12, its other half: the admin revokes Finn's certified key in the browser; the
+    reporter's next message is wrapped for Cora but no longer for Finn."""
+    reporter = chat.page("reporter")
+    reporter.goto(chat.url + reverse("reporter:chat"))
+    with reporter.expect_request(lambda r: r.method == "POST" and "messages" in r.url) as before:
+        _send(reporter, f"Voor de revocatie {RUN}")
+    assert chat.finn_key_id in before.value.post_data_json["recipients"]
+
+    adam = chat.page("adam")
+    adam.goto(chat.url + reverse("messaging:chat_admin"))
+    finn_row = adam.locator("tr", has_text="finn@vertrouwen.example")
+    with adam.expect_navigation():
+        finn_row.locator("form button[type=submit]").click()
+    expect(finn_row.locator(".tag--warning")).to_have_count(1)
+
+    reporter.goto(chat.url + reverse("reporter:chat"))
+    with reporter.expect_request(lambda r: r.method == "POST" and "messages" in r.url) as after:
+        _send(reporter, f"Na de revocatie {RUN}")
+    recipients = after.value.post_data_json["recipients"]
+    assert chat.finn_key_id not in recipients and chat.cora_key_id in recipients
 
 
 def test_a_typed_code_shows_the_safety_code_and_a_wrong_link_is_refused(chat: Site) -> None:

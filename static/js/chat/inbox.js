@@ -17,7 +17,9 @@ let me = null;
 
 async function nicknameOf(row) {
   const latest = row.latest;
-  if (!me || !latest) return undefined;
+  // No wrap for me yet (a colleague's browser re-wraps for a key certified later): nothing to
+  // open, and nothing wrong either.
+  if (!me || !latest || !latest.wraps?.[me.keyId]) return undefined;
   if (nicknames.has(latest.id)) return nicknames.get(latest.id);
   let nickname = null;
   try {
@@ -43,10 +45,12 @@ function cell(tag, ...children) {
   return element;
 }
 
+const SAME_SITE_PATH = /^\/[^/\\]/; // a path on this site, not "//host" or "javascript:"
+
 async function rowElement(row) {
   const nickname = await nicknameOf(row);
   const link = document.createElement("a");
-  link.href = row.url;
+  if (SAME_SITE_PATH.test(row.url)) link.href = row.url;
   link.textContent = nickname ?? texts.reporter;
   const head = cell("th", link);
   head.scope = "row";
