@@ -681,6 +681,72 @@ def test_a_revoked_key_gets_no_wrap_of_the_next_message(chat: Site, canary: str)
     assert chat.finn_key_id not in recipients and chat.cora_key_id in recipients
 
 
+def test_the_reporter_refuses_to_write_when_the_clinic_key_changed(chat: Site, canary: str) -> None:
+    """The server answers the reporter's chat with another clinic key (and counsellors it
+    certified): the page refuses to send and says the key is not the poster's, and the
+    counsellors' messages no longer verify."""
+    other_clinic = crypto.generate_clinic_key()
+    intruder = crypto.generate_key_set()
+
+    def change(data: dict) -> None:
+        data["clinic_key"] = {
+            "key_id": other_clinic.key_id,
+            "sig_public": crypto.b64(other_clinic.sig_public),
+        }
+        data["counsellors"] = [
+            {
+                "key_id": intruder.key_id,
+                "kem_public": crypto.b64(intruder.kem_public),
+                "sig_public": crypto.b64(intruder.sig_public),
+                "purpose": "counsellor",
+                "certificate": crypto.b64(
+                    crypto.certify(
+                        other_clinic.sig, other_clinic.key_id, intruder.key_id, "counsellor"
+                    )
+                ),
+            }
+        ]
+
+    reporter = chat.page("reporter")
+    _tampered(reporter, f"**{reverse('reporter:api_messages')}*", change)
+    try:
+        reporter.goto(chat.url + reverse("reporter:chat"))
+        _ready(reporter, "#chat-conversation")
+        expect(reporter.locator("[data-status]")).to_have_text(
+            _string(reporter, "clinic-key-changed")
+        )
+        expect(_message(reporter, CANARY_BODY)).to_be_visible()  # the reporter's own
+        expect(reporter.locator("main")).not_to_contain_text(ANSWER)  # Cora's, unverifiable
+        posts = []
+        reporter.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+        reporter.locator("#chat-body").fill(f"Naar wie? {RUN}")
+        reporter.locator("[data-composer] button[type=submit]").click()
+        expect(reporter.locator("[data-composer] [data-error]")).to_have_text(
+            _string(reporter, "clinic-key-changed")
+        )
+        assert posts == []
+    finally:
+        reporter.unroute_all()
+
+
+def test_a_reporter_whose_session_ended_signs_in_again_with_the_key(
+    chat: Site, canary: str
+) -> None:
+    """Without the session cookie the chat's first request answers 403; the page signs the
+    server's challenge with the key this browser keeps and carries on."""
+    reporter = chat.page("reporter")
+    reporter.context.clear_cookies()
+    with reporter.expect_response(lambda r: r.url.endswith("/m/api/session/")) as session:
+        reporter.goto(chat.url + reverse("reporter:chat"))
+    assert session.value.status == 200
+    expect(_message(reporter, CANARY_BODY)).to_be_visible()
+    expect(_message(reporter, ANSWER)).to_be_visible()
+    # The one console line this flow makes: Chromium's note of the refused first request.
+    refused = [e for e in chat.seen.console.errors if "403" in e]
+    assert len(refused) == 1
+    chat.seen.console.errors.remove(refused[0])
+
+
 def test_a_typed_code_shows_the_safety_code_and_a_wrong_link_is_refused(chat: Site) -> None:
     """A reporter who typed the code is shown the clinic key's safety code to compare with the
     poster; a link whose fingerprint is not the clinic key's is refused before anything is
