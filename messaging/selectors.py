@@ -96,8 +96,11 @@ class InboxRow:
     last_message_at: datetime.datetime
     unread: bool
     # The newest reporter message with this counsellor's wrap, so the browser can show the
-    # nickname inside it (the server cannot).
+    # nickname inside it (the server cannot), and the reporter's public keys it is checked with.
     latest: dict | None
+    reporter_key_id: str = ""
+    reporter_kem_public: bytes = b""
+    reporter_sig_public: bytes = b""
 
 
 def inbox(
@@ -129,6 +132,9 @@ def inbox(
             last_message_at=c.last_message_at,
             unread=c.unread,
             latest=latest_rows.get(str(c.latest_id)),
+            reporter_key_id=c.reporter_key_id,
+            reporter_kem_public=bytes(c.reporter_kem_public),
+            reporter_sig_public=bytes(c.reporter_sig_public),
         )
         for c in rows
     ]

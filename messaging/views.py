@@ -176,6 +176,9 @@ def api_inbox(request: HttpRequest) -> HttpResponse:
                     "created_at": row.created_at.isoformat(),
                     "last_message_at": row.last_message_at.isoformat(),
                     "latest": row.latest,
+                    "reporter_key_id": row.reporter_key_id,
+                    "reporter_kem_public": payloads.b64(row.reporter_kem_public),
+                    "reporter_sig_public": payloads.b64(row.reporter_sig_public),
                 }
                 for row in rows
             ],

@@ -1,12 +1,15 @@
 // The device's keystore (docs/chat-protocol.md, "Private keys at rest"): IndexedDB database
 // `portal-e2ee`, store `keys`, one record per key id holding NON-extractable CryptoKeys
 // (E2EE.md check 8: a cached private key cannot be exported), and store `pins`, the clinic key
-// fingerprint a counsellor trusted the first time (trust on first use, warned on change).
+// fingerprint a counsellor trusted the first time (trust on first use, warned on change), and
+// store `reporter`: which key and conversation this browser's reporter has (no secret in it).
 // Invariant: saveKeys refuses an extractable private key, so nothing exportable is ever cached.
 const DB_NAME = "portal-e2ee";
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: the `reporter` store
 const KEYS = "keys";
 const PINS = "pins";
+const REPORTER = "reporter";
+const REPORTER_RECORD = "current";
 
 function openDb() {
   return new Promise((resolve, reject) => {
@@ -15,6 +18,7 @@ function openDb() {
       const db = request.result;
       if (!db.objectStoreNames.contains(KEYS)) db.createObjectStore(KEYS);
       if (!db.objectStoreNames.contains(PINS)) db.createObjectStore(PINS);
+      if (!db.objectStoreNames.contains(REPORTER)) db.createObjectStore(REPORTER);
     };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
@@ -76,4 +80,19 @@ export async function pinClinicKey(clinicId, fingerprint) {
 
 export async function replaceClinicPin(clinicId, fingerprint) {
   await run(PINS, "readwrite", (store) => store.put(fingerprint, String(clinicId)));
+}
+
+// The reporter's pointer to their key: {keyId, conversationId, clinicFingerprint, profile?}.
+// The keys themselves are in `keys` (non-extractable); `profile` ({nickname, gender, age}) is
+// kept only until the first message carries it, as every later one does.
+export async function saveReporter(record) {
+  await run(REPORTER, "readwrite", (store) => store.put({ ...record }, REPORTER_RECORD));
+}
+
+export async function loadReporter() {
+  return (await run(REPORTER, "readonly", (store) => store.get(REPORTER_RECORD))) ?? null;
+}
+
+export async function forgetReporter() {
+  await run(REPORTER, "readwrite", (store) => store.delete(REPORTER_RECORD));
 }

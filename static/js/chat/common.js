@@ -1,0 +1,245 @@
+// What every chat page shares: JSON requests with the CSRF token, the translated strings the
+// templates render as data-* attributes, a message list item built with textContent only, the
+// 3-second poll with its cursor, and unlocking the counsellor's key on this device.
+//
+// Invariants:
+// - Decrypted text reaches the page only through textContent (never innerHTML), so a message
+//   cannot inject markup.
+// - The passphrase and recovery key are read from fields that have no `name` (a form submitted
+//   without this script sends nothing secret) and never leave this browser: only what
+//   crypto.js seals is sent.
+import * as e2ee from "../e2ee/crypto.js";
+import * as keystore from "../e2ee/keystore.js";
+
+export const POLL_MS = 3000;
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+export function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+}
+
+// The translated texts of the page (templates/messaging/_strings.html) or of one element.
+export function strings(element = document.getElementById("chat-strings")) {
+  return element ? { ...element.dataset } : {};
+}
+
+export async function api(url, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data?.error ?? response.statusText);
+  return data;
+}
+
+// A URL with its query parameter set (the URLs come from data-* attributes, some with a query).
+export function withParam(url, name, value) {
+  const parsed = new URL(url, location.origin);
+  if (value === null || value === undefined) parsed.searchParams.delete(name);
+  else parsed.searchParams.set(name, value);
+  return parsed.pathname + parsed.search;
+}
+
+// Marks the page's root once its script has set up its forms (the browser tests wait for it).
+export function ready(root) {
+  root.dataset.ready = "true";
+}
+
+export function show(element, visible = true) {
+  if (element) element.hidden = !visible;
+}
+
+export function say(element, text) {
+  if (element) element.textContent = text ?? "";
+}
+
+// An error for the person: the server's own (translated) message, a known crypto error as the
+// page's string, else the page's generic one.
+export function errorText(error, texts, fallback = texts.failed) {
+  if (error instanceof e2ee.WeakKdfError) return texts.weakKdf ?? fallback;
+  if (error instanceof e2ee.VerificationError) return texts.wrongSecret ?? fallback;
+  if (error instanceof e2ee.MessageTooLongError) return texts.tooLong ?? fallback;
+  if (error instanceof ApiError && error.message) return error.message;
+  return fallback ?? String(error);
+}
+
+const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+  dateStyle: "short",
+  timeStyle: "short",
+});
+const dateFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+  dateStyle: "short",
+});
+
+export const formatTime = (iso) => (iso ? timeFormat.format(new Date(iso)) : "");
+export const formatDate = (iso) => (iso ? dateFormat.format(new Date(iso)) : "");
+
+// One message of the log: {id, createdAt, label, text, mine, note, bad}. textContent only.
+export function messageItem({ id, createdAt, label, text, mine, note, bad }) {
+  const item = document.createElement("li");
+  item.className = "chat-message";
+  if (mine) item.classList.add("chat-message--mine");
+  if (note) item.classList.add("chat-message--note");
+  if (bad) item.classList.add("chat-message--bad");
+  item.dataset.messageId = id;
+  item.dataset.createdAt = createdAt;
+  const meta = document.createElement("span");
+  meta.className = "chat-message__meta";
+  meta.textContent = [label, formatTime(createdAt)].filter(Boolean).join(" · ");
+  const body = document.createElement("p");
+  body.className = "chat-message__body";
+  body.textContent = text;
+  item.append(meta, body);
+  return item;
+}
+
+// Insert in time order (a poll may deliver a message written a moment before one shown).
+export function placeItem(log, item) {
+  const later = [...log.children].find(
+    (other) => other.dataset.createdAt > item.dataset.createdAt,
+  );
+  log.insertBefore(item, later ?? null);
+}
+
+// Polls `url` every POLL_MS with the server's cursor and hands each message not seen before
+// to `onRows` (the server repeats a few seconds of overlap; the ids tell what is new).
+export class Feed {
+  constructor(url, onResponse) {
+    this.url = url;
+    this.onResponse = onResponse;
+    this.cursor = null;
+    this.seen = new Set();
+    this.timer = null;
+  }
+
+  markSeen(id) {
+    this.seen.add(id);
+  }
+
+  async fetchOnce() {
+    const data = await api(withParam(this.url, "since", this.cursor));
+    if (data.cursor) this.cursor = data.cursor;
+    const fresh = (data.messages ?? []).filter((row) => !this.seen.has(row.id));
+    fresh.forEach((row) => this.seen.add(row.id));
+    await this.onResponse(data, fresh);
+    return data;
+  }
+
+  start(onError = () => {}) {
+    const tick = async () => {
+      try {
+        await this.fetchOnce();
+      } catch (error) {
+        onError(error);
+      }
+      this.timer = setTimeout(tick, POLL_MS);
+    };
+    this.timer = setTimeout(tick, POLL_MS);
+  }
+
+  // A message was just sent: fetch now rather than at the next tick (a fetch running at the
+  // same time is harmless: the ids tell what is new).
+  now() {
+    return this.fetchOnce();
+  }
+}
+
+// Repeats `task` every `ms` milliseconds, waiting for each run to end first.
+export function every(ms, task, onError = () => {}) {
+  const tick = async () => {
+    try {
+      await task();
+    } catch (error) {
+      onError(error);
+    }
+    setTimeout(tick, ms);
+  };
+  setTimeout(tick, ms);
+}
+
+// --- the counsellor's key -----------------------------------------------------------------------
+
+// The counsellor's key set on this device: from IndexedDB (a trusted device), or opened with the
+// chat passphrase through the page's unlock form (templates/messaging/_unlock.html), kept in
+// this page's memory only. Resolves with {keyId, kemPrivate, kemPublic, sigPrivate, sigPublic}.
+export async function staffKeys(apiKeyUrl, texts) {
+  const stored = await api(apiKeyUrl);
+  const cached = await keystore.loadKeys(stored.key_id);
+  if (cached) return cached;
+  const form = document.querySelector("[data-page-unlock]");
+  if (!form) throw new Error("locked");
+  show(form);
+  const field = form.querySelector("input");
+  const error = form.querySelector("[data-error]");
+  field.focus();
+  return new Promise((resolve) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      say(error, "");
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const keys = await e2ee.openPrivate(
+          stored.sealed_private.passphrase, field.value, stored.key_id);
+        field.value = "";
+        show(form, false);
+        resolve(keys);
+      } catch (failure) {
+        say(error, errorText(failure, texts));
+      } finally {
+        button.disabled = false;
+      }
+    });
+  });
+}
+
+// The clinic key a counsellor trusts: pinned on this device the first time it was seen. Returns
+// the directory's clinic key if it is the pinned one, else null (the caller warns).
+export async function trustedClinicKey(directory) {
+  const clinicKey = directory.clinic_key;
+  if (!clinicKey) return null;
+  const fingerprint = await e2ee.fingerprint(clinicKey.sig_public);
+  if (fingerprint !== clinicKey.key_id) return null;
+  const pin = await keystore.pinClinicKey(directory.clinic_id, fingerprint);
+  return pin === "changed" ? null : clinicKey;
+}
+
+// The certified counsellor keys of a directory, by key id, under the trusted clinic key.
+export async function certifiedCounsellors(directory, clinicKey) {
+  if (!clinicKey) return new Map();
+  const kept = await e2ee.certifiedRecipients(
+    clinicKey.sig_public, clinicKey.key_id, directory.counsellors ?? []);
+  return new Map(kept.map((k) => [k.keyId, k]));
+}
+
+// --- the reporter's sign-in ---------------------------------------------------------------------
+
+// Signs the server's fresh challenge with the reporter's key; answers the conversation id.
+export async function reporterSignIn(keys, challengeUrl, sessionUrl) {
+  const challenge = await api(challengeUrl);
+  const signature = await e2ee.signLogin(keys.sigPrivate, location.origin, challenge.nonce);
+  const session = await api(sessionUrl, {
+    method: "POST",
+    body: { key_id: keys.keyId, nonce: challenge.nonce, signature },
+  });
+  return session.conversation_id;
+}
+
+export { e2ee, keystore };

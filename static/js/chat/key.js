@@ -1,0 +1,175 @@
+// The counsellor's chat key (/counsellor/key/): set it up once (passphrase and recovery key,
+// both only in this browser), unlock it on this device, or lock the device again.
+import {
+  api, e2ee, errorText, keystore, ready, say, show, strings, trustedClinicKey,
+} from "./common.js";
+
+const root = document.getElementById("chat-key");
+const texts = strings();
+
+// Pins the clinic key on this device the first time; warns if it ever changes.
+async function pinClinicKey() {
+  const directory = await api(root.dataset.apiDirectory);
+  if (directory.clinic_key && !(await trustedClinicKey(directory))) {
+    const warning = root.querySelector("[data-clinic-warning]");
+    say(warning, texts.clinicKeyChangedStaff);
+    show(warning);
+    return false;
+  }
+  return true;
+}
+
+function setUp() {
+  const form = root.querySelector("[data-setup-form]");
+  const [first, again] = form.querySelectorAll('input[type="password"]');
+  const recovery = root.querySelector("[data-recovery]");
+  const saved = recovery.querySelector('input[type="checkbox"]');
+  const finish = recovery.querySelector("[data-finish]");
+  let pending = null;
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector("[data-error]");
+    say(error, "");
+    if (first.value !== again.value) {
+      say(error, texts.passphrasesDiffer);
+      return;
+    }
+    form.querySelector("button").disabled = true;
+    show(form.querySelector("[data-working]"));
+    try {
+      const keys = await e2ee.generateKeySet();
+      const code = e2ee.newRecoveryCode();
+      const sealed = {
+        passphrase: await e2ee.sealPrivate(keys, first.value),
+        recovery: await e2ee.sealPrivate(keys, e2ee.normaliseRecoveryCode(code)),
+      };
+      first.value = "";
+      again.value = "";
+      pending = { keys, sealed };
+      say(recovery.querySelector("[data-recovery-code]"), code);
+      show(form, false);
+      show(recovery);
+      saved.focus();
+    } catch (failure) {
+      say(error, errorText(failure, texts));
+      form.querySelector("button").disabled = false;
+    } finally {
+      show(form.querySelector("[data-working]"), false);
+    }
+  });
+
+  saved.addEventListener("change", () => {
+    finish.disabled = !saved.checked;
+  });
+
+  finish.addEventListener("click", async () => {
+    const error = recovery.querySelector("[data-error]");
+    say(error, "");
+    finish.disabled = true;
+    try {
+      const { keys, sealed } = pending;
+      await api(root.dataset.apiKey, {
+        method: "POST",
+        body: {
+          key_id: keys.keyId,
+          kem_public: e2ee.b64(keys.kemPublic),
+          sig_public: e2ee.b64(keys.sigPublic),
+          sealed_private: sealed,
+        },
+      });
+      await keystore.saveKeys(await e2ee.lockKeySet(keys));
+      pending = null;
+      await pinClinicKey();
+      location.assign(root.dataset.inbox);
+    } catch (failure) {
+      say(error, errorText(failure, texts));
+      finish.disabled = false;
+    }
+  });
+}
+
+async function device() {
+  const storedPromise = api(root.dataset.apiKey);
+  const unlockForm = root.querySelector("[data-unlock-form]");
+  const lockForm = root.querySelector("[data-lock-form]");
+  const unlocked = root.querySelector("[data-unlocked]");
+  const field = unlockForm.querySelector('input[type="password"]');
+  const label = unlockForm.querySelector("[data-secret-label]");
+  const useRecovery = unlockForm.querySelector("[data-use-recovery]");
+  const remember = unlockForm.querySelector('input[type="checkbox"]');
+  const error = unlockForm.querySelector("[data-error]");
+  let recoveryMode = false;
+
+  const state = (isUnlocked) => {
+    show(unlocked, isUnlocked);
+    show(lockForm, isUnlocked);
+    show(unlockForm, !isUnlocked);
+  };
+
+  useRecovery.addEventListener("click", () => {
+    recoveryMode = true;
+    say(label, texts.recoveryLabel);
+    field.type = "text";
+    field.value = "";
+    show(useRecovery, false);
+    show(unlockForm.querySelector("[data-secret-help]"), false);
+    field.focus();
+  });
+
+  unlockForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say(error, "");
+    const button = unlockForm.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const stored = await storedPromise;
+      let keys;
+      if (recoveryMode) {
+        let code;
+        try {
+          code = e2ee.normaliseRecoveryCode(field.value);
+        } catch {
+          say(error, texts.notRecoveryCode);
+          return;
+        }
+        keys = await e2ee.openPrivate(stored.sealed_private.recovery, code, stored.key_id);
+      } else {
+        keys = await e2ee.openPrivate(stored.sealed_private.passphrase, field.value, stored.key_id);
+      }
+      field.value = "";
+      const trusted = await pinClinicKey();
+      if (remember.checked) {
+        await keystore.saveKeys(keys);
+        state(true);
+        if (trusted) location.assign(root.dataset.inbox);
+      } else {
+        // Not kept: CryptoKeys cannot live in sessionStorage, so each page asks again.
+        show(unlocked);
+        show(unlockForm, false);
+      }
+    } catch (failure) {
+      say(error, errorText(failure, texts));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  lockForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await keystore.deleteKeys((await storedPromise).key_id);
+    state(false);
+  });
+
+  const stored = await storedPromise;
+  state(Boolean(await keystore.loadKeys(stored.key_id)));
+}
+
+if (root.dataset.hasKey === "true") {
+  device()
+    .catch((failure) => say(root.querySelector("[data-unlock-form] [data-error]"), errorText(failure, texts)))
+    .finally(() => ready(root));
+} else {
+  setUp();
+  ready(root);
+}
