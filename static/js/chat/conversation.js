@@ -218,7 +218,11 @@ async function reporterStart() {
   state.record = await keystore.loadReporter();
   const keys = state.record ? await keystore.loadKeys(state.record.keyId) : null;
   if (!keys) {
-    location.assign(root.dataset.join);
+    // Nothing to sign in with: say so and point to the join page (no automatic redirect, so
+    // the reason stays readable and the back button works).
+    show(document.querySelector("[data-no-conversation]"));
+    show(composer, false);
+    ready(root);
     return null;
   }
   state.me = keys;
