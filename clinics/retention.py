@@ -12,6 +12,7 @@ Invariants:
   changing right now is left for the next batch or run, never waited for.
 - A batch's action takes its rows out of the expired set (deletes them, or changes them so the
   selection no longer matches); a batch that purges nothing ends the run rather than loop.
+- A full run takes the purges in the order they were registered (`purges`).
 - One run per purge at a time: a session-level PostgreSQL advisory lock per purge
   (`pg_try_advisory_lock`); a second, concurrent run skips, it neither waits nor purges twice.
 - Every run leaves one `PurgeRun` with counts only (name, times, cutoff, rows, batches, dry run,
@@ -112,7 +113,10 @@ def register(
 
 
 def purges() -> list[Purge]:
-    return sorted(_purges.values(), key=lambda purge: purge.name)
+    """In the order registered (the apps' order in INSTALLED_APPS, then each app's own): an app
+    registers the purge of a child table before its parent's, so that in a full run the child's
+    purge does its work in its own batches rather than the parent's purge in bigger ones."""
+    return list(_purges.values())
 
 
 def purge_names() -> list[str]:

@@ -6,6 +6,8 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from messaging import personal_data
+        # What this app fills in the registries of the layers below it: they know no feature.
+        from messaging import personal_data, purges
 
         personal_data.register_all()
+        purges.register_all()

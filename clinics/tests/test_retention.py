@@ -62,6 +62,9 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
     periods = {purge.name: purge.cutoff(NOW) for purge in retention.purges()}
     assert periods == {
         "access-log": NOW - declaration_for("clinics.AccessLogEntry").retention,
+        "chat-conversations": NOW - datetime.timedelta(days=31),
+        "chat-messages": NOW - datetime.timedelta(days=31),
+        "chat-notifications": NOW - datetime.timedelta(days=31),
         "imports-abandoned": NOW - datetime.timedelta(hours=48),
         "patient-invitations": NOW - datetime.timedelta(days=30),
         "sessions": NOW,
