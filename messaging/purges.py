@@ -50,10 +50,17 @@ def _sql_names(model: type[models.Model], field: str) -> tuple[str, str]:
 
 
 def _delete_where(model: type[models.Model], field: str, ids: list) -> int:
-    """DELETE the rows whose `field` is one of `ids`: one statement, nothing read back."""
+    """DELETE the rows whose `field` is one of `ids`: one statement, nothing read back. The ids
+    travel as one array literal: psycopg would quote a Python list item by item in Python,
+    which cost a batch more than its DELETEs."""
     table, column = _sql_names(model, field)
+    array_type = model._meta.get_field(field).db_type(connection)
+    ids_literal = "{" + ",".join(map(str, ids)) + "}"
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [ids])  # noqa: S608
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {column} = ANY(%s::{array_type}[])",  # noqa: S608
+            [ids_literal],
+        )
         return cursor.rowcount
 
 
