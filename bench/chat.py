@@ -216,6 +216,8 @@ def floor_batches(upto: datetime.datetime) -> int:
     batches = 0
     while True:
         with transaction.atomic(), connection.connection.cursor() as cur:
+            # As the purge commits: the fastest raw way to the same deletes.
+            cur.execute("SET LOCAL synchronous_commit = off")
             cur.execute(FLOOR_SELECT, [upto, BATCH_SIZE])
             ids = [row[0] for row in cur.fetchall()]
             if not ids:

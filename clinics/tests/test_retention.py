@@ -74,6 +74,21 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
         assert purge.declaration is declaration_for(purge.declaration.model)
 
 
+def test_registering_the_same_purge_again_is_harmless_and_another_under_its_name_refused():
+    """An app's ready() may run again (isolated app registries in tests): the same purge is
+    accepted as it is, a different one under a taken name is refused."""
+    known = sessions_purge()
+    again = retention.register(
+        name=known.name, declaration=known.declaration, expired=known.expired
+    )
+    assert again == known and len(retention.purges()) == len(set(retention.purge_names()))
+    with pytest.raises(ValueError, match="already registered"):
+        retention.register(
+            name=known.name, declaration=known.declaration, expired=lambda cutoff: None
+        )
+    assert sessions_purge() == known
+
+
 @pytest.mark.django_db
 def test_a_purge_deletes_in_batches_of_a_thousand_and_keeps_younger_rows():
     """2,500 expired sessions go in 3 batches; a session that has not expired stays."""

@@ -19,7 +19,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -28,6 +28,7 @@ from clinics import retention
 from clinics.models import PurgeOutcome, PurgeRun
 from clinics.tasks import retention_purge
 from clinics.tests.factories import UserFactory
+from messaging import purges
 from messaging.models import (
     ChatNotification,
     Conversation,
@@ -45,8 +46,6 @@ from messaging.tests.factories import (
     read_marker,
 )
 from portal.personal_data import declaration_for
-
-DAY = datetime.timedelta(days=1)
 
 
 def purge(name: str) -> retention.Purge:
@@ -214,6 +213,25 @@ def test_the_conversation_purge_alone_takes_its_messages_wraps_and_read_markers(
     assert Message.objects.count() == 2 and Wrap.objects.count() == 6
     assert ConversationRead.objects.get().conversation == other
     assert_no_orphans()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purge_batch_commits_without_waiting_for_the_flush_and_only_that_batch():
+    """Check 10: a batch's commit does not wait for its WAL to be flushed (a crash can only undo
+    whole batches, which the next run deletes again), and the setting ends with the batch."""
+    conversation = conversation_until(days_ago(32))
+    [message] = messages_written(conversation, days_ago(32))
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        purges.messages_delete([message.pk])
+        assert synchronous_commit() == "off"
+    assert synchronous_commit() == "on"
+    assert not Message.objects.exists() and not Wrap.objects.exists()
 
 
 @pytest.mark.django_db
