@@ -10,7 +10,9 @@ measures in-process with Django's test client, so what is timed is the server's 
   same run on the same connection the same way;
 - the end-to-end import (upload, check, commit) of a 100,000-row OMRON CSV for a fresh patient;
 - the peak memory of `import_check` on two Apple Health exports ten times apart in size, and on
-  two OMRON CSVs of junk rows ten times apart in size.
+  two OMRON CSVs of junk rows ten times apart in size;
+- the counsellor chat's purge of 1,000,000 expired messages with their wraps against raw batched
+  DELETEs, and a send's write path idle and during that purge (bench/chat.py).
 
 Prints a table and writes bench/results.json. See bench/README.md.
 """
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
+from bench import chat  # noqa: E402 - needs the path above
 
 SEED_VERSION = 1
 BIG, SMALL, IMPORTS = "Bench clinic 500", "Bench clinic 50", "Bench imports"
@@ -54,6 +57,8 @@ APPLE_RECORDS = (48_000, 480_000)  # ~20 MB and ~200 MB, as the parser's memory 
 JUNK_BYTES = (2 * 1024 * 1024, 20 * 1024 * 1024)  # OMRON CSVs of refused rows (issue 8, F3)
 RESULTS = ROOT / "bench" / "results.json"
 TARGET_RATIO, TARGET_ROWS_PER_S, TARGET_MEMORY_RATIO = 3.0, 20_000, 1.5
+TARGET_PURGE_RATIO, TARGET_SEND_DURING_PURGE = 1.5, 2.0  # issue 10
+SECTIONS = ("pages", "import", "apple", "junk", "chat")
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -933,11 +938,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
     parser.add_argument("--import-runs", type=int, default=3, help="imports of the 100k CSV")
-    parser.add_argument(
-        "--skip", action="append", default=[], choices=["pages", "import", "apple", "junk"]
-    )
+    parser.add_argument("--skip", action="append", default=[], choices=SECTIONS)
     parser.add_argument("--apple-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--junk-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--chat-floor-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     url = os.environ["BENCH_DATABASE_URL"] = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench"
@@ -953,6 +957,12 @@ def main() -> None:
 
         django.setup()
         print(json.dumps(junk_check(args.junk_child, trace=False)))
+        return
+    if args.chat_floor_child:
+        import django
+
+        django.setup()
+        chat.floor_child()
         return
     started = time.perf_counter()
     print(f"Benchmark database: {url}")
@@ -972,13 +982,32 @@ def main() -> None:
     if "junk" not in args.skip:
         print("Checking OMRON CSVs of junk rows of two sizes...")
         results["junk"] = measure_junk(args)
+    if "chat" not in args.skip:
+        print("Purging the counsellor chat's expired messages...")
+        results["chat"] = chat.measure_chat(percentile=percentile, checkpoint=checkpoint)
     results["seconds"] = round(time.perf_counter() - started)
+    results |= carried_over(args.skip)
     results |= headline(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(report(results))
     missed = [name for name, met in results["targets_met"].items() if not met]
     print(f"Targets missed: {', '.join(missed)}." if missed else "All targets met.")
     print(f"Wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s.")
+
+
+def carried_over(skipped: list[str]) -> dict[str, Any]:
+    """A skipped section keeps the figures of the run that last measured it (named in
+    `carried_over`), so a run of one section does not wipe the others out of results.json."""
+    if not RESULTS.exists():
+        return {}
+    before = json.loads(RESULTS.read_text())
+    kept = {name: before[name] for name in SECTIONS if name in skipped and name in before}
+    if not kept:
+        return {}
+    earlier = set(before.get("carried_over", {}))
+    dates = {name: before["carried_over"][name] if name in earlier else before.get("date")
+             for name in kept}  # fmt: skip
+    return {**kept, "carried_over": dates}
 
 
 def headline(r: dict[str, Any]) -> dict[str, Any]:
@@ -1011,6 +1040,8 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
         out |= _memory_figures(apple, figure="apple_import", file="apple_file")
     if junk := r.get("junk"):
         out |= _memory_figures(junk, figure="import_junk", file="import_junk_file")
+    if chat_figures := r.get("chat"):
+        out |= chat.headline(chat_figures)
     out["targets_met"] = targets(out)
     return out
 
@@ -1046,6 +1077,10 @@ def targets(h: dict[str, Any]) -> dict[str, bool]:
     if "import_junk_peak_mb_small" in h:
         small, large = h["import_junk_peak_mb_small"], h["import_junk_peak_mb_large"]
         met["junk_memory_flat"] = large <= TARGET_MEMORY_RATIO * small
+    if "purge_ratio" in h:
+        met["purge_within_1_5x_raw_delete"] = h["purge_ratio"] <= TARGET_PURGE_RATIO
+        during, idle = h["send_p95_during_purge_ms"], h["send_p95_ms"]
+        met["send_during_purge_within_2x_idle"] = during <= TARGET_SEND_DURING_PURGE * idle
     return met
 
 
@@ -1099,6 +1134,8 @@ def report(r: dict[str, Any]) -> str:
                 f"{j['tracemalloc_peak_mb']} MB, max RSS {j['child_maxrss_mb']} MB "
                 f"(+{j['child_rss_growth_mb']} MB over the process before the check)"
             )
+    if chat_figures := r.get("chat"):
+        lines += chat.report(chat_figures)
     return "\n".join(lines)
 
 

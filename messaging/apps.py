@@ -7,7 +7,8 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # What this app fills in the registries of the layers below it: they know no feature.
-        from messaging import hooks, personal_data
+        from messaging import hooks, personal_data, purges
 
         personal_data.register_all()
+        purges.register_all()
         hooks.register_all()

@@ -62,6 +62,9 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
     periods = {purge.name: purge.cutoff(NOW) for purge in retention.purges()}
     assert periods == {
         "access-log": NOW - declaration_for("clinics.AccessLogEntry").retention,
+        "chat-conversations": NOW - datetime.timedelta(days=31),
+        "chat-messages": NOW - datetime.timedelta(days=31),
+        "chat-notifications": NOW - datetime.timedelta(days=31),
         "imports-abandoned": NOW - datetime.timedelta(hours=48),
         "patient-invitations": NOW - datetime.timedelta(days=30),
         "sessions": NOW,
@@ -69,6 +72,21 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
     }
     for purge in retention.purges():
         assert purge.declaration is declaration_for(purge.declaration.model)
+
+
+def test_registering_the_same_purge_again_is_harmless_and_another_under_its_name_refused():
+    """An app's ready() may run again (isolated app registries in tests): the same purge is
+    accepted as it is, a different one under a taken name is refused."""
+    known = sessions_purge()
+    again = retention.register(
+        name=known.name, declaration=known.declaration, expired=known.expired
+    )
+    assert again == known and len(retention.purges()) == len(set(retention.purge_names()))
+    with pytest.raises(ValueError, match="already registered"):
+        retention.register(
+            name=known.name, declaration=known.declaration, expired=lambda cutoff: None
+        )
+    assert sessions_purge() == known
 
 
 @pytest.mark.django_db

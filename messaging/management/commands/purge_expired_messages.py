@@ -1,0 +1,26 @@
+"""`manage.py purge_expired_messages [--dry-run]`: the counsellor chat's retention purges
+(messaging.purges: messages and notes with their wraps, conversations, notifications) by hand,
+through the one retention service; beat runs the same purges hourly with all the others."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clinics.management.commands.purge import describe
+from clinics.models import PurgeOutcome
+from clinics.retention import purges_run
+from messaging.purges import CHAT_PURGES
+
+
+class Command(BaseCommand):
+    help = "Delete the counsellor chat's expired messages, conversations and notices."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count what is due; purge nothing."
+        )
+
+    def handle(self, *args: object, dry_run: bool, **options: object) -> None:
+        runs = purges_run(dry_run=dry_run, only=CHAT_PURGES)
+        for run in runs:
+            self.stdout.write(describe(run))
+        if failed := [run.name for run in runs if run.outcome == PurgeOutcome.FAILED]:
+            raise CommandError(f"Failed: {', '.join(failed)} (see the log).")
