@@ -4,8 +4,10 @@ Seeds, in SQL, 1,000,000 expired messages (and notes) with 3 wraps each in 10,00
 conversations of a clinic of their own, three times (TRUNCATE first: the same rows each time),
 and measures (3. on the first seeding, then 1. and 2.):
 
-1. `send_p95_ms`: what a send writes (a message, its 3 wraps and the conversation's new expiry,
-   one transaction through the ORM), 300 sends 10 ms apart; then `purge_1m_seconds`: the
+1. `send_p95_ms`: a reporter's send through the send service (`messaging.services.message_send`:
+   the recipients checked against the clinic's certificates, the message, its 3 wraps, the
+   conversation's new expiry, the counsellors' notification marks; the payload made before the
+   clock starts, as a browser sends it), 300 sends 10 ms apart; then `purge_1m_seconds`: the
    registered purge (`messaging.purges` "chat-messages", `manage.py purge --only`, i.e. the
    hourly task's service) in a process of its own, timed by its PurgeRun, while this process
    goes on sending: `send_p95_during_purge_ms`;
@@ -18,6 +20,9 @@ and measures (3. on the first seeding, then 1. and 2.):
 
 Each seeding is vacuumed, analysed and checkpointed before it is measured, as autovacuum would
 do after a real load (the machine may run without it).
+
+Last, `inbox_queries_10` and `inbox_queries_1000`: the queries of a counsellor's inbox page with
+10 and with 1,000 conversations in its organisation (they must be equal).
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ MESSAGES, WRAPS_PER_MESSAGE, CONVERSATIONS = 1_000_000, 3, 10_000
 SENDS, SEND_PAUSE_S = 300, 0.01
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = (
-    "send_* measure the write path of a send (a message, its 3 wraps and the conversation's new "
-    "expiry, one transaction, through the ORM), not a send service: there is none yet. Switch "
-    "it to the send service once it exists."
+    "send_* time messaging.services.message_send for a reporter's message to 2 certified "
+    "counsellor keys and the reporter's own (payload prepared beforehand; the notification "
+    "task's broker push after the commit is left out, its database marks are in)."
 )
+INBOX_SIZES = (10, 1000)
 
 # The conversations: live (their newest message is recent), so only the messages are due.
 SEED_CONVERSATIONS = """
@@ -238,43 +244,69 @@ def floor_child() -> None:
     print(json.dumps({"seconds": round(time.perf_counter() - started, 1), "batches": batches}))
 
 
-def send_once(conversation_id: uuid.UUID, keys: list[str]) -> float:
-    """What a send writes, in one transaction; returns its milliseconds."""
-    from django.db import transaction
-    from django.db.models.functions import Now
+def counsellor_keys() -> list[str]:
+    """Two certified counsellor key sets in the bench clinic (made once), their key ids."""
+    from clinics.models import Membership, Role, User
+    from messaging.models import Certificate, ClinicChatKey, Purpose, StaffChatKey
 
-    from messaging.models import Conversation, Message, MessageKind, Wrap
-    from portal.personal_data import declaration_for
-
-    period = declaration_for(Message).retention
-    started = time.perf_counter()
-    with transaction.atomic():
-        message = Message.objects.create(
-            id=uuid.uuid4(), conversation_id=conversation_id, kind=MessageKind.BODY,
-            from_reporter=True, sender_key_id=keys[0], iv=os.urandom(12),
-            cipher=os.urandom(272), signature=os.urandom(64), recipients=",".join(keys),
-            expires_at=Now() + period,
+    clinic, _organisation, _join_code = chat_clinic()
+    clinic_key, _created = ClinicChatKey.objects.get_or_create(
+        clinic=clinic,
+        defaults={"key_id": "c" * 32, "sig_public": bytes(65), "sealed_private": {}},
+    )
+    key_ids = []
+    for index in (1, 2):
+        user, _created = User.objects.get_or_create(email=f"counsellor{index}@bench.example")
+        Membership.objects.get_or_create(
+            clinic=clinic, user=user, defaults={"role": Role.COUNSELLOR}
+        )
+        staff_key, _created = StaffChatKey.objects.get_or_create(
+            user=user,
+            defaults={
+                "key_id": f"{index:x}" * 32, "kem_public": bytes(65), "sig_public": bytes(65),
+                "sealed_private": {},
+            },
         )  # fmt: skip
-        Wrap.objects.bulk_create(
-            Wrap(message=message, recipient_key_id=key, sealed=os.urandom(113)) for key in keys
-        )
-        Conversation.objects.filter(pk=conversation_id).update(
-            last_message_at=Now(), expires_at=Now() + period
-        )
+        Certificate.objects.get_or_create(
+            clinic=clinic, staff_key=staff_key, purpose=Purpose.COUNSELLOR,
+            defaults={"clinic_key": clinic_key, "signature": bytes(64)},
+        )  # fmt: skip
+        key_ids.append(staff_key.key_id)
+    return key_ids
+
+
+def send_once(conversation: Any, counsellors: list[str]) -> float:
+    """One reporter's send through the send service; returns its milliseconds."""
+    from messaging.payloads import WRAP_BYTES, MessageIn
+    from messaging.services import Sender, message_send
+
+    recipients = tuple(sorted([conversation.reporter_key_id, *counsellors]))
+    payload = MessageIn(
+        id=uuid.uuid4(), kind="body", sender_key_id=conversation.reporter_key_id,
+        iv=os.urandom(12), cipher=os.urandom(272), signature=os.urandom(64),
+        recipients=recipients, wraps={key: os.urandom(WRAP_BYTES) for key in recipients},
+    )  # fmt: skip
+    sender = Sender(key_id=conversation.reporter_key_id, from_reporter=True)
+    started = time.perf_counter()
+    message_send(conversation=conversation, sender=sender, payload=payload)
     return (time.perf_counter() - started) * 1000
 
 
 def sends(count: int | None, *, until: subprocess.Popen | None = None) -> list[float]:
     """`count` sends to random conversations (or as many as fit while `until` runs), a short
     pause between them, as a busy chat rather than a flood."""
+    from celery import current_app
+
     from messaging.models import Conversation
 
     rng = random.Random(10)
-    conversations = list(Conversation.objects.values_list("pk", flat=True))
-    keys = recipient_keys()
+    conversations = list(Conversation.objects.select_related("join_code"))
+    counsellors = counsellor_keys()
     times: list[float] = []
+    # The notification task is queued after each commit: no broker push from the benchmark.
+    current_app.send_task = lambda *args, **kwargs: None
     while (count is None or len(times) < count) and (until is None or until.poll() is None):
-        times.append(send_once(rng.choice(conversations), keys))
+        times.append(send_once(rng.choice(conversations), counsellors))
         time.sleep(SEND_PAUSE_S)
     return times
 
@@ -397,7 +429,66 @@ def measure_chat(
     results["send_during_floor"] = milliseconds(during, percentile)
     print(f"  raw batched DELETEs: {results['floor']['seconds']} s", flush=True)
     results["purge_ratio"] = round(results["purge"]["seconds"] / results["floor"]["seconds"], 2)
+    results["inbox"] = inbox_queries()
+    print(f"  inbox queries: {results['inbox']}", flush=True)
     return results
+
+
+def inbox_queries() -> dict[str, int]:
+    """The queries of the counsellor's inbox page (signed in, past the second factor) with 10,
+    then 1,000 conversations in its organisation, each with one message from its reporter."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from clinics.mfa_devices import AuthenticatorDevice
+    from clinics.models import User
+    from messaging.models import Conversation, JoinCode, Organisation
+
+    clinic, _organisation, _join_code = chat_clinic()
+    counsellors = counsellor_keys()
+    user = User.objects.get(email="counsellor1@bench.example")
+    device, _created = AuthenticatorDevice.objects.get_or_create(
+        user=user, defaults={"name": "bench", "confirmed": True}
+    )
+    organisation, _created = Organisation.objects.get_or_create(clinic=clinic, name="Bench inbox")
+    join_code, _created = JoinCode.objects.get_or_create(
+        clinic=clinic, organisation=organisation, code="BENCH-INBOX"
+    )
+    Conversation.objects.filter(organisation=organisation).delete()
+    client = Client()
+    client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    url = reverse("messaging:inbox") + f"?organisation={organisation.pk}"
+    counts = {}
+    made = 0
+    for size in INBOX_SIZES:
+        for index in range(made, size):
+            conversation = Conversation.objects.create(
+                clinic=clinic, organisation=organisation, join_code=join_code,
+                reporter_key_id=f"{index:032x}"[::-1], reporter_kem_public=bytes(65),
+                reporter_sig_public=bytes(65), recovery_lookup=f"{index:064x}",
+                sealed_private={}, expires_at=timezone_in(days=31),
+            )  # fmt: skip
+            send_once(conversation, counsellors)
+        made = size
+        client.get(url)  # the first visit fills per-process caches (translations, templates)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, response.status_code
+        assert response.content.count(b'class="unread"') == min(size, 50), size
+        counts[f"inbox_queries_{size}"] = len(captured)
+    return counts
+
+
+def timezone_in(*, days: int) -> datetime.datetime:
+    from django.utils import timezone
+
+    return timezone.now() + datetime.timedelta(days=days)
 
 
 def headline(chat: dict[str, Any]) -> dict[str, Any]:
@@ -409,6 +500,7 @@ def headline(chat: dict[str, Any]) -> dict[str, Any]:
         "send_p95_ms": chat["send_idle"]["p95_ms"],
         "send_p95_during_purge_ms": chat["send_during_purge"]["p95_ms"],
         "send_p95_during_raw_delete_ms": chat["send_during_floor"]["p95_ms"],
+        **chat.get("inbox", {}),
     }
 
 
@@ -419,8 +511,9 @@ def report(chat: dict[str, Any]) -> list[str]:
         f"{chat['purge']['seconds']} s ({chat['purge']['batches']} batches); raw DELETE floor "
         f"{chat['floor']['seconds']} s; ×{chat['purge_ratio']}; in turns ×"
         f"{chat['turns']['ratio']} (seeded in {seeds})",
-        f"send (write path) p95: {chat['send_idle']['p95_ms']} ms idle, "
+        f"send (the send service) p95: {chat['send_idle']['p95_ms']} ms idle, "
         f"{chat['send_during_purge']['p95_ms']} ms during the purge "
         f"({chat['send_during_purge']['sends']} sends), "
         f"{chat['send_during_floor']['p95_ms']} ms during the raw DELETEs",
+        f"counsellor's inbox: {chat.get('inbox', {})} queries",
     ]
