@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime
 
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from clinics.emails import send_templated_mail_in_every_language
-from clinics.models import Membership, Role
-from messaging.models import Certificate, ChatNotification, Purpose
+from clinics.models import Membership, Role, User
+from messaging.models import Certificate, ChatNotification, Purpose, StaffChatKey
 
 QUIET_PERIOD = datetime.timedelta(minutes=15)
 TEMPLATE = "messaging/emails/new_message"
@@ -27,25 +26,27 @@ SEND_TASK = "messaging.tasks.chat_notifications_send"
 
 
 def counsellors_notify(*, clinic_id: int) -> None:
-    """Mark a waiting message for each counsellor of the clinic who can read it, then (after
-    the commit) send what is due."""
-    counsellors = (
-        Membership.objects.active()
-        .filter(
-            clinic_id=clinic_id,
-            role=Role.COUNSELLOR,
-            user__chat_key__certificates__in=Certificate.objects.for_clinic(clinic_id)
-            .valid()
-            .filter(purpose=Purpose.COUNSELLOR),
-        )
-        .values_list("user_id", flat=True)
-    )
-    for user_id in set(counsellors):
-        notice, _created = ChatNotification.objects.get_or_create(
-            clinic_id=clinic_id, user_id=user_id
-        )
-        ChatNotification.objects.filter(pk=notice.pk).update(
-            pending_since=Coalesce("pending_since", Now())
+    """Mark a waiting message for each counsellor of the clinic who can read it (an active
+    counsellor with a certified key), in one statement, then, after the commit, send what is
+    due. A mark already waiting keeps its time."""
+    notice = ChatNotification._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {notice} (clinic_id, user_id, pending_since)
+                SELECT DISTINCT membership.clinic_id, membership.user_id, now()
+                FROM {Membership._meta.db_table} membership
+                JOIN {User._meta.db_table} account ON account.id = membership.user_id
+                JOIN {StaffChatKey._meta.db_table} staff_key
+                    ON staff_key.user_id = membership.user_id
+                JOIN {Certificate._meta.db_table} certificate
+                    ON certificate.staff_key_id = staff_key.id
+                    AND certificate.clinic_id = membership.clinic_id
+                WHERE membership.clinic_id = %s AND membership.role = %s
+                    AND membership.is_active AND account.is_active
+                    AND certificate.purpose = %s AND certificate.revoked_at IS NULL
+                ON CONFLICT (clinic_id, user_id) DO UPDATE SET
+                    pending_since = COALESCE({notice}.pending_since, EXCLUDED.pending_since)""",  # noqa: S608
+            [clinic_id, Role.COUNSELLOR, Purpose.COUNSELLOR],
         )
     # By name: messaging.tasks imports this module.
     transaction.on_commit(lambda: current_app.send_task(SEND_TASK))

@@ -20,7 +20,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DurationField, F, Value
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Greatest, Now
@@ -224,22 +224,27 @@ def conversation_join(
                 sealed_private=key.sealed["recovery"],
                 expires_at=_expires_from_now(),
             )
-            _count_usage(join_code, started=1)
+            _count_usage(join_code.clinic_id, join_code.pk, started=1)
     except IntegrityError as exc:
         raise Refused(_("This conversation or key is already registered."), 409) from exc
     conversation.refresh_from_db(fields=["expires_at", "created_at", "last_message_at"])
     return conversation
 
 
-def _count_usage(join_code: JoinCode, *, started: int = 0, active: int = 0) -> None:
-    """Counts per code and month (metadata only): no identifier is stored with them."""
-    usage, _created = UsageMonth.objects.get_or_create(
-        clinic_id=join_code.clinic_id, join_code=join_code, month=_this_month()
-    )
-    UsageMonth.objects.filter(pk=usage.pk).update(
-        conversations_started=F("conversations_started") + started,
-        active_reporters=F("active_reporters") + active,
-    )
+def _count_usage(clinic_id: int, join_code_id: int, *, started: int = 0, active: int = 0) -> None:
+    """Add to the counts of a code's month (metadata only: no identifier is stored with them),
+    in one statement whether or not the month has a row yet."""
+    table = UsageMonth._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table}
+                    (clinic_id, join_code_id, month, conversations_started, active_reporters)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (join_code_id, month) DO UPDATE SET
+                    conversations_started = {table}.conversations_started + %s,
+                    active_reporters = {table}.active_reporters + %s""",  # noqa: S608
+            [clinic_id, join_code_id, _this_month(), started, active, started, active],
+        )
 
 
 def _this_month() -> datetime.date:
@@ -302,16 +307,15 @@ def message_send(
                 Wrap(message=message, recipient_key_id=key_id, sealed=sealed)
                 for key_id, sealed in payload.wraps.items()
             )
-            _conversation_touch(conversation, message, sender)
+            _conversation_touch(conversation, sender)
+            if sender.from_reporter and notify:
+                counsellors_notify(clinic_id=conversation.clinic_id)
     except IntegrityError:
         # The same id arrived twice at once: the other request stored it.
         existing = Message.objects.filter(pk=payload.id).first()
         if existing is None:
             raise
         return _same_message(existing, conversation, payload), False
-    message.refresh_from_db(fields=["created_at", "expires_at"])
-    if sender.from_reporter and notify:
-        counsellors_notify(clinic_id=conversation.clinic_id)
     return message, True
 
 
@@ -326,7 +330,7 @@ def _same_message(existing: Message, conversation: Conversation, payload: Messag
     return existing
 
 
-def _conversation_touch(conversation: Conversation, message: Message, sender: Sender) -> None:
+def _conversation_touch(conversation: Conversation, sender: Sender) -> None:
     """The conversation lives as long as its newest message; a reporter's message reopens a
     closed conversation and counts the reporter active this month (once)."""
     changes = {
@@ -338,7 +342,7 @@ def _conversation_touch(conversation: Conversation, message: Message, sender: Se
         month = _this_month()
         if conversation.counted_month != month and conversation.join_code_id is not None:
             changes["counted_month"] = month
-            _count_usage(conversation.join_code, active=1)
+            _count_usage(conversation.clinic_id, conversation.join_code_id, active=1)
             conversation.counted_month = month
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
 

@@ -863,7 +863,8 @@ CHAT_PAGES = {
 def test_every_chat_page_has_the_csp_and_no_inline_script(chat: Site, canary: str) -> None:
     """Check 13: the reporter's join and chat pages, the inbox, a conversation, the key page and
     the admin's keys page are served with script-src 'self' and no unsafe-*, every script has a
-    src, and no page reports a CSP violation."""
+    src and an integrity, every module it imports is preloaded with an integrity (the crypto
+    module and the HPKE bundle among them), and no page reports a CSP violation."""
     checked = []
     for name, views in CHAT_PAGES.items():
         page = chat.page(name)
@@ -885,6 +886,16 @@ def test_every_chat_page_has_the_csp_and_no_inline_script(chat: Site, canary: st
             )
             assert inline == [], url
             assert page.locator("script[type=module]").count() >= 1, url
+            unchecked = page.evaluate(
+                "() => [...document.querySelectorAll('script, link[rel=modulepreload]')]"
+                ".filter((e) => !/^sha384-/.test(e.integrity)).map((e) => e.outerHTML)"
+            )
+            assert unchecked == [], url
+            preloaded = page.evaluate(
+                "() => [...document.querySelectorAll('link[rel=modulepreload]')].map((e) => e.href)"
+            )
+            assert any("e2ee/crypto" in href for href in preloaded), url
+            assert any("hpke" in href for href in preloaded), url
             checked.append(url)
     assert len(checked) == 6
     assert chat.seen.console.csp_violations == []
