@@ -284,6 +284,8 @@ async function start() {
   } else {
     await feed.fetchOnce();
   }
+  // Sending works from now on: the button stays disabled until then (and without JavaScript).
+  composer.querySelector('button[type="submit"]').disabled = false;
   ready(root);
   feed.start((failure) => {
     if (failure instanceof ApiError && failure.status === 403 && isReporter) {
