@@ -97,6 +97,15 @@ def staff_key_set_up(*, user: User, key: KeySetIn) -> StaffChatKey:
         raise Refused(_("You already have a chat key."), 409) from exc
 
 
+@transaction.atomic
+def staff_key_replace(*, user: User, key: KeySetIn) -> StaffChatKey:
+    """Start over after losing both the passphrase and the recovery key: the old key set goes
+    with its certificates (no message is wrapped to it any more), and the clinic must certify
+    the new one. Colleagues' browsers then re-wrap the retained history for it."""
+    StaffChatKey.objects.filter(user=user).delete()
+    return staff_key_set_up(user=user, key=key)
+
+
 def certificate_issue(
     *, clinic: Clinic, actor: User, staff_key: StaffChatKey, signature: bytes
 ) -> Certificate:

@@ -126,10 +126,15 @@ def key(request: HttpRequest) -> HttpResponse:
 @json_endpoint
 @counsellor_only
 def api_key(request: HttpRequest) -> HttpResponse:
-    """GET: my key set (public keys, sealed private copies). POST: set it up."""
+    """GET: my key set (public keys, sealed private copies). POST: set it up, or with
+    `replace` start over with a new one."""
     if request.method == "POST":
-        key_set = payloads.key_set(payloads.json_of(request))
-        staff_key = services.staff_key_set_up(user=request.user, key=key_set)
+        data = payloads.json_of(request)
+        key_set = payloads.key_set(data)
+        if data.get("replace") is True:
+            staff_key = services.staff_key_replace(user=request.user, key=key_set)
+        else:
+            staff_key = services.staff_key_set_up(user=request.user, key=key_set)
         return JsonResponse(_staff_key_json(staff_key), status=201)
     staff_key = selectors.staff_key_of(request.user)
     if staff_key is None:

@@ -343,3 +343,29 @@ def test_signing_in_again_after_the_cookie_is_gone(world):
     assert reporter.client.get(reverse("reporter:api_messages")).status_code == 403
     reporter_signs_in(reporter)
     assert reporter.client.get(reverse("reporter:api_messages")).status_code == 200
+
+
+def test_a_counsellor_who_lost_everything_starts_over_and_must_be_certified_again(
+    world, cora, client_for
+):
+    """A new key set replaces the old one only when asked (`replace`); the old certificate goes
+    with it, so nothing is wrapped to the lost key any more and the new one waits for the
+    clinic admin."""
+    from messaging.models import Certificate, StaffChatKey
+    from messaging.tests.chat_world import pooled
+
+    fresh = pooled("staff", 7)
+    body = {
+        "key_id": fresh.keys.key_id,
+        "kem_public": crypto.b64(fresh.keys.kem_public),
+        "sig_public": crypto.b64(fresh.keys.sig_public),
+        "sealed_private": fresh.sealed,
+    }
+    counsellor = client_for(cora)
+    assert post_json(counsellor, reverse("messaging:api_key"), body).status_code == 409
+    response = post_json(counsellor, reverse("messaging:api_key"), {**body, "replace": True})
+    assert response.status_code == 201
+    assert StaffChatKey.objects.get(user=cora).key_id == fresh.keys.key_id
+    assert not Certificate.objects.filter(staff_key__user=cora).exists()
+    directory = counsellor.get(reverse("messaging:api_directory")).json()
+    assert directory["counsellors"] == []

@@ -19,8 +19,11 @@ async function pinClinicKey() {
   return true;
 }
 
+// First set-up, or (data-replace) starting over after losing both the passphrase and the
+// recovery key: the same steps, and the server replaces the old key set.
 function setUp() {
   const form = root.querySelector("[data-setup-form]");
+  const replace = form.hasAttribute("data-replace");
   const [first, again] = form.querySelectorAll('input[type="password"]');
   const recovery = root.querySelector("[data-recovery]");
   const saved = recovery.querySelector('input[type="checkbox"]');
@@ -76,8 +79,10 @@ function setUp() {
           kem_public: e2ee.b64(keys.kemPublic),
           sig_public: e2ee.b64(keys.sigPublic),
           sealed_private: sealed,
+          replace,
         },
       });
+      if (replace) await keystore.deleteKeys(root.dataset.keyId);
       await keystore.saveKeys(await e2ee.lockKeySet(keys));
       pending = null;
       await pinClinicKey();
@@ -166,6 +171,7 @@ async function device() {
 }
 
 if (root.dataset.hasKey === "true") {
+  setUp();
   device()
     .catch((failure) => say(root.querySelector("[data-unlock-form] [data-error]"), errorText(failure, texts)))
     .finally(() => ready(root));
