@@ -6,6 +6,7 @@ browser does all encryption (static/js/e2ee/crypto.js) and talks to the JSON end
 from __future__ import annotations
 
 from django.contrib import messages as flash
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -333,13 +334,16 @@ def api_certify(request: HttpRequest, staff_key_id: int) -> HttpResponse:
 @admin_only
 def api_certify_list(request: HttpRequest) -> HttpResponse:
     """Counsellor keys waiting for a certificate (public keys, so the browser signs their id)."""
+    certified = (
+        Certificate.objects.for_clinic(request.clinic).valid().filter(staff_key=OuterRef("pk"))
+    )
     waiting = (
         StaffChatKey.objects.filter(
             user__memberships__clinic=request.clinic,
             user__memberships__role=Role.COUNSELLOR,
             user__memberships__is_active=True,
         )
-        .exclude(certificates__clinic=request.clinic, certificates__revoked_at__isnull=True)
+        .exclude(Exists(certified))
         .distinct()
     )
     return JsonResponse(

@@ -65,3 +65,23 @@ def test_usage_is_shown_only_for_codes_with_five_reporters_or_more(world, adam, 
     month.save()
     page = admin.get(reverse("messaging:usage")).content.decode()
     assert "<table" in page and "Actieve melders" in page
+
+
+def test_the_keys_waiting_for_a_certificate_are_those_without_a_valid_one(
+    world, clinic_a, adam, cora, client_for
+):
+    """A certified key is not listed; one set up but not certified is, and so is one whose
+    certificate was revoked."""
+    from clinics.models import Role
+    from conftest import _staff
+    from messaging.models import Certificate
+
+    waiting = _staff(clinic_a, Role.COUNSELLOR, "wacht@noord.example")
+    waiting_keys = world.counsellor(waiting, certify=False)
+    admin = client_for(adam)
+    listed = {k["key_id"] for k in admin.get(reverse("messaging:api_certify_list")).json()["keys"]}
+    assert listed == {waiting_keys.key_id}
+    certificate = Certificate.objects.get(staff_key__user=cora)
+    admin.post(reverse("messaging:certificate_revoke", args=[certificate.pk]))
+    listed = {k["key_id"] for k in admin.get(reverse("messaging:api_certify_list")).json()["keys"]}
+    assert listed == {waiting_keys.key_id, world.counsellors[cora.pk].key_id}
