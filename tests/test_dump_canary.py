@@ -78,8 +78,8 @@ SHORT = 8
 def find_in(form: bytes, dump: bytes) -> int:
     """Where `form` occurs in the dump (-1 if nowhere). A form shorter than SHORT bytes counts
     only as a whole value, not run together with letters or digits on either side: a name of
-    four letters turns up by chance inside the base64 of some ciphertext (about one CI run in
-    fifty), while a leaked value stands between delimiters (a tab, a quote, a space). The full
+    four letters turns up by chance inside the base64 of some ciphertext (it failed one CI
+    run), while a leaked value stands between delimiters (a tab, a quote, a space). The full
     name, always longer, is still looked for anywhere."""
     if len(form) >= SHORT:
         return dump.find(form)
