@@ -1,69 +1,24 @@
 // The clinic admin's chat keys (/counsellor/manage/): set up the clinic key once (clinic key
 // passphrase and recovery key, both only in this browser), and certify a counsellor's key by
 // signing its key id with the clinic key, opened here for that one signature.
-import { api, e2ee, errorText, ready, say, show, strings } from "./common.js";
+import { api, e2ee, errorText, keySetUp, ready, say, show, strings } from "./common.js";
 
 const root = document.getElementById("chat-admin");
 const texts = strings();
 
 function setUp(form) {
-  const [first, again] = form.querySelectorAll('input[type="password"]');
-  const recovery = root.querySelector("[data-recovery]");
-  const saved = recovery.querySelector('input[type="checkbox"]');
-  const finish = recovery.querySelector("[data-finish]");
-  let pending = null;
-
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const error = form.querySelector("[data-error]");
-    say(error, "");
-    if (first.value !== again.value) {
-      say(error, texts.passphrasesDiffer);
-      return;
-    }
-    form.querySelector("button").disabled = true;
-    show(form.querySelector("[data-working]"));
-    try {
-      const keys = await e2ee.generateClinicKey();
-      const code = e2ee.newRecoveryCode();
-      pending = {
-        key_id: keys.keyId,
-        sig_public: e2ee.b64(keys.sigPublic),
-        sealed_private: {
-          passphrase: await e2ee.sealPrivate(keys, first.value),
-          recovery: await e2ee.sealPrivate(keys, e2ee.normaliseRecoveryCode(code)),
-        },
-      };
-      first.value = "";
-      again.value = "";
-      say(recovery.querySelector("[data-recovery-code]"), code);
-      show(form, false);
-      show(recovery);
-      saved.focus();
-    } catch (failure) {
-      say(error, errorText(failure, texts));
-      form.querySelector("button").disabled = false;
-    } finally {
-      show(form.querySelector("[data-working]"), false);
-    }
-  });
-
-  saved.addEventListener("change", () => {
-    finish.disabled = !saved.checked;
-  });
-
-  finish.addEventListener("click", async () => {
-    const error = recovery.querySelector("[data-error]");
-    say(error, "");
-    finish.disabled = true;
-    try {
-      await api(root.dataset.apiClinicKey, { method: "POST", body: pending });
-      pending = null;
+  keySetUp({
+    form,
+    recovery: root.querySelector("[data-recovery]"),
+    texts,
+    generate: e2ee.generateClinicKey,
+    save: async (keys, sealed) => {
+      await api(root.dataset.apiClinicKey, {
+        method: "POST",
+        body: { key_id: keys.keyId, sig_public: e2ee.b64(keys.sigPublic), sealed_private: sealed },
+      });
       location.reload();
-    } catch (failure) {
-      say(error, errorText(failure, texts));
-      finish.disabled = false;
-    }
+    },
   });
 }
 

@@ -70,6 +70,66 @@ export function say(element, text) {
   if (element) element.textContent = text ?? "";
 }
 
+// Setting up a key set behind a passphrase (the clinic key, a counsellor's key): the passphrase
+// typed twice, the key set made by `generate()` and sealed under it and under a new recovery
+// key, the recovery key shown until "saved" is ticked, then `save(keys, sealed)` stores it.
+// The passphrase and the recovery key never leave this browser.
+export function keySetUp({ form, recovery, texts, generate, save }) {
+  const [first, again] = form.querySelectorAll('input[type="password"]');
+  const saved = recovery.querySelector('input[type="checkbox"]');
+  const finish = recovery.querySelector("[data-finish]");
+  let pending = null;
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector("[data-error]");
+    say(error, "");
+    if (first.value !== again.value) {
+      say(error, texts.passphrasesDiffer);
+      return;
+    }
+    form.querySelector("button").disabled = true;
+    show(form.querySelector("[data-working]"));
+    try {
+      const keys = await generate();
+      const code = e2ee.newRecoveryCode();
+      const sealed = {
+        passphrase: await e2ee.sealPrivate(keys, first.value),
+        recovery: await e2ee.sealPrivate(keys, e2ee.normaliseRecoveryCode(code)),
+      };
+      first.value = "";
+      again.value = "";
+      pending = { keys, sealed };
+      say(recovery.querySelector("[data-recovery-code]"), code);
+      show(form, false);
+      show(recovery);
+      saved.focus();
+    } catch (failure) {
+      say(error, errorText(failure, texts));
+      form.querySelector("button").disabled = false;
+    } finally {
+      show(form.querySelector("[data-working]"), false);
+    }
+  });
+
+  saved.addEventListener("change", () => {
+    finish.disabled = !saved.checked;
+  });
+
+  finish.addEventListener("click", async () => {
+    const error = recovery.querySelector("[data-error]");
+    say(error, "");
+    finish.disabled = true;
+    try {
+      await save(pending.keys, pending.sealed);
+      pending = null;
+    } catch (failure) {
+      say(error, errorText(failure, texts));
+      finish.disabled = false;
+    }
+  });
+}
+
 // An error for the person: the server's own (translated) message, a known crypto error as the
 // page's string, else the page's generic one.
 export function errorText(error, texts, fallback = texts.failed) {

@@ -1,7 +1,7 @@
 // The counsellor's chat key (/counsellor/key/): set it up once (passphrase and recovery key,
 // both only in this browser), unlock it on this device, or lock the device again.
 import {
-  api, e2ee, errorText, keystore, ready, say, show, strings, trustedClinicKey,
+  api, e2ee, errorText, keySetUp, keystore, ready, say, show, strings, trustedClinicKey,
 } from "./common.js";
 
 const root = document.getElementById("chat-key");
@@ -24,54 +24,12 @@ async function pinClinicKey() {
 function setUp() {
   const form = root.querySelector("[data-setup-form]");
   const replace = form.hasAttribute("data-replace");
-  const [first, again] = form.querySelectorAll('input[type="password"]');
-  const recovery = root.querySelector("[data-recovery]");
-  const saved = recovery.querySelector('input[type="checkbox"]');
-  const finish = recovery.querySelector("[data-finish]");
-  let pending = null;
-
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const error = form.querySelector("[data-error]");
-    say(error, "");
-    if (first.value !== again.value) {
-      say(error, texts.passphrasesDiffer);
-      return;
-    }
-    form.querySelector("button").disabled = true;
-    show(form.querySelector("[data-working]"));
-    try {
-      const keys = await e2ee.generateKeySet();
-      const code = e2ee.newRecoveryCode();
-      const sealed = {
-        passphrase: await e2ee.sealPrivate(keys, first.value),
-        recovery: await e2ee.sealPrivate(keys, e2ee.normaliseRecoveryCode(code)),
-      };
-      first.value = "";
-      again.value = "";
-      pending = { keys, sealed };
-      say(recovery.querySelector("[data-recovery-code]"), code);
-      show(form, false);
-      show(recovery);
-      saved.focus();
-    } catch (failure) {
-      say(error, errorText(failure, texts));
-      form.querySelector("button").disabled = false;
-    } finally {
-      show(form.querySelector("[data-working]"), false);
-    }
-  });
-
-  saved.addEventListener("change", () => {
-    finish.disabled = !saved.checked;
-  });
-
-  finish.addEventListener("click", async () => {
-    const error = recovery.querySelector("[data-error]");
-    say(error, "");
-    finish.disabled = true;
-    try {
-      const { keys, sealed } = pending;
+  keySetUp({
+    form,
+    recovery: root.querySelector("[data-recovery]"),
+    texts,
+    generate: e2ee.generateKeySet,
+    save: async (keys, sealed) => {
       await api(root.dataset.apiKey, {
         method: "POST",
         body: {
@@ -84,13 +42,9 @@ function setUp() {
       });
       if (replace) await keystore.deleteKeys(root.dataset.keyId);
       await keystore.saveKeys(await e2ee.lockKeySet(keys));
-      pending = null;
       await pinClinicKey();
       location.assign(root.dataset.inbox);
-    } catch (failure) {
-      say(error, errorText(failure, texts));
-      finish.disabled = false;
-    }
+    },
   });
 }
 
