@@ -191,8 +191,16 @@ def message(data: dict) -> MessageIn:
     )
 
 
-def b64(raw: bytes | memoryview) -> str:
+Raw = bytes | memoryview  # a binary column as the database returns it
+
+
+def b64(raw: Raw) -> str:
     return base64.b64encode(bytes(raw)).decode("ascii")
+
+
+def public_keys(key_id: str, kem_public: Raw, sig_public: Raw) -> dict:
+    """A key set's public half as the browsers read it (they recompute the id from the keys)."""
+    return {"key_id": key_id, "kem_public": b64(kem_public), "sig_public": b64(sig_public)}
 
 
 def since(value: str | None) -> datetime.datetime | None:

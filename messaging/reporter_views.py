@@ -140,9 +140,11 @@ def api_recover(request: HttpRequest) -> HttpResponse:
         raise payloads.Refused(_("No conversation belongs to this recovery code."), 404)
     return JsonResponse(
         {
-            "key_id": conversation.reporter_key_id,
-            "kem_public": payloads.b64(conversation.reporter_kem_public),
-            "sig_public": payloads.b64(conversation.reporter_sig_public),
+            **payloads.public_keys(
+                conversation.reporter_key_id,
+                conversation.reporter_kem_public,
+                conversation.reporter_sig_public,
+            ),
             "sealed_private": conversation.sealed_private,
         }
     )

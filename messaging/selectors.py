@@ -26,7 +26,7 @@ from messaging.models import (
     UsageMonth,
     Wrap,
 )
-from messaging.payloads import b64
+from messaging.payloads import b64, public_keys
 
 # Usage figures are shown only for a code with this many distinct reporters or more, so that a
 # figure never points at one person (PRODUCT.md, "5 users").
@@ -54,9 +54,7 @@ def key_directory(clinic: Clinic | int) -> dict:
         else {"key_id": clinic_key.key_id, "sig_public": b64(clinic_key.sig_public)},
         "counsellors": [
             {
-                "key_id": c.staff_key.key_id,
-                "kem_public": b64(c.staff_key.kem_public),
-                "sig_public": b64(c.staff_key.sig_public),
+                **public_keys(c.staff_key.key_id, c.staff_key.kem_public, c.staff_key.sig_public),
                 "purpose": c.purpose,
                 "certificate": b64(c.signature),
             }

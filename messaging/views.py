@@ -145,9 +145,7 @@ def api_key(request: HttpRequest) -> HttpResponse:
 
 def _staff_key_json(staff_key: StaffChatKey) -> dict:
     return {
-        "key_id": staff_key.key_id,
-        "kem_public": payloads.b64(staff_key.kem_public),
-        "sig_public": payloads.b64(staff_key.sig_public),
+        **payloads.public_keys(staff_key.key_id, staff_key.kem_public, staff_key.sig_public),
         "sealed_private": staff_key.sealed_private,
     }
 
@@ -349,12 +347,7 @@ def api_certify_list(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {
             "keys": [
-                {
-                    "id": k.pk,
-                    "key_id": k.key_id,
-                    "kem_public": payloads.b64(k.kem_public),
-                    "sig_public": payloads.b64(k.sig_public),
-                }
+                {"id": k.pk, **payloads.public_keys(k.key_id, k.kem_public, k.sig_public)}
                 for k in waiting
             ]
         }
