@@ -121,11 +121,7 @@ def _counsellor_key(
         key_set = crypto.open_private(
             stored.sealed_private["passphrase"], chat_passphrase(counsellor), stored.key_id
         )
-    certified = (
-        Certificate.objects.for_clinic(clinic)
-        .valid()
-        .filter(staff_key=stored, purpose=Purpose.COUNSELLOR)
-    )
+    certified = Certificate.objects.for_clinic(clinic).counsellors().filter(staff_key=stored)
     if not certified.exists():
         services.certificate_issue(
             clinic=clinic,

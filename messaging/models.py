@@ -89,6 +89,10 @@ class CertificateQuerySet(ClinicQuerySet):
     def valid(self) -> CertificateQuerySet:
         return self.filter(revoked_at__isnull=True)
 
+    def counsellors(self) -> CertificateQuerySet:
+        """The certificates that let a key read and write the counsellor chat now."""
+        return self.valid().filter(purpose=Purpose.COUNSELLOR)
+
 
 class Certificate(ClinicOwnedModel):
     """The clinic key's signature over a staff key set's id for a purpose. Revoked: no longer

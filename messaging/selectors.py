@@ -21,7 +21,6 @@ from messaging.models import (
     Message,
     MessageKind,
     Organisation,
-    Purpose,
     StaffChatKey,
     UsageMonth,
     Wrap,
@@ -43,8 +42,7 @@ def key_directory(clinic: Clinic | int) -> dict:
     clinic_key = ClinicChatKey.objects.for_clinic(clinic).first()
     certificates = (
         Certificate.objects.for_clinic(clinic)
-        .valid()
-        .filter(purpose=Purpose.COUNSELLOR)
+        .counsellors()
         .select_related("staff_key")
         .order_by("staff_key__key_id")
     )
@@ -71,8 +69,8 @@ def is_certified(clinic: Clinic, staff_key: StaffChatKey | None) -> bool:
     return (
         staff_key is not None
         and Certificate.objects.for_clinic(clinic)
-        .valid()
-        .filter(staff_key=staff_key, purpose=Purpose.COUNSELLOR)
+        .counsellors()
+        .filter(staff_key=staff_key)
         .exists()
     )
 

@@ -266,8 +266,7 @@ def allowed_recipients(conversation: Conversation, kind: str) -> set[str]:
     keys, and the reporter's key for a message (a note is for counsellors only)."""
     counsellors = set(
         Certificate.objects.for_clinic(conversation.clinic_id)
-        .valid()
-        .filter(purpose=Purpose.COUNSELLOR)
+        .counsellors()
         .values_list("staff_key__key_id", flat=True)
     )
     if kind == MessageKind.BODY:
@@ -362,8 +361,8 @@ def wraps_add(*, clinic: Clinic, wraps: dict[uuid.UUID, bytes], recipient_key_id
     where that key has no wrap yet; returns how many were added."""
     certified = (
         Certificate.objects.for_clinic(clinic)
-        .valid()
-        .filter(purpose=Purpose.COUNSELLOR, staff_key__key_id=recipient_key_id)
+        .counsellors()
+        .filter(staff_key__key_id=recipient_key_id)
         .exists()
     )
     if not certified:

@@ -333,7 +333,9 @@ def api_certify(request: HttpRequest, staff_key_id: int) -> HttpResponse:
 def api_certify_list(request: HttpRequest) -> HttpResponse:
     """Counsellor keys waiting for a certificate (public keys, so the browser signs their id)."""
     certified = (
-        Certificate.objects.for_clinic(request.clinic).valid().filter(staff_key=OuterRef("pk"))
+        Certificate.objects.for_clinic(request.clinic)
+        .counsellors()
+        .filter(staff_key=OuterRef("pk"))
     )
     waiting = (
         StaffChatKey.objects.filter(
