@@ -278,10 +278,10 @@ def message_send(
     *, conversation: Conversation, sender: Sender, payload: MessageIn, notify: bool = True
 ) -> tuple[Message, bool]:
     """Store a message (or a note) and its wraps in one transaction; (message, created). A
-    reporter's new message tells the counsellors by e-mail (not for the demo's history)."""
-    existing = Message.objects.filter(pk=payload.id).first()
-    if existing is not None:
-        return _same_message(existing, conversation, payload), False
+    reporter's new message tells the counsellors by e-mail (not for the demo's history).
+
+    A resend of a stored message (its id is the client's) answers with the stored one: the
+    INSERT finds the id taken, so the usual send pays no lookup beforehand."""
     if sender.from_reporter and payload.kind != MessageKind.BODY:
         raise Refused(_("A reporter cannot write internal notes."), 403)
     if payload.sender_key_id != sender.key_id:
@@ -319,7 +319,7 @@ def message_send(
             if sender.from_reporter and notify:
                 counsellors_notify(clinic_id=conversation.clinic_id)
     except IntegrityError:
-        # The same id arrived twice at once: the other request stored it.
+        # A resend, or the same id twice at once: the first one stored it.
         existing = Message.objects.filter(pk=payload.id).first()
         if existing is None:
             raise

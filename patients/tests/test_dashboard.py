@@ -123,11 +123,14 @@ def test_last_reading_counts_calendar_days_in_the_clinics_time_zone(
 
 def test_sparklines_carry_the_daily_means_of_the_last_30_days(client_for, alice, patient_a):
     """Two readings on one day are one point, their mean; a reading 40 days ago is left out."""
-    add_measurement(patient_a, 2.1, kind="weight", value=Decimal("80"))
-    add_measurement(patient_a, 2.0, kind="weight", value=Decimal("81"))
-    add_measurement(patient_a, 0.01, kind="weight", value=Decimal("79.25"))
-    add_measurement(patient_a, 40, kind="weight", value=Decimal("90"))
-    page = client_for(alice).get(reverse("patients:list")).content.decode()
+    # At noon, so that 2.1 and 2.0 days ago fall on one local day (soon after midnight they
+    # would not).
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 12, 0, tzinfo=AMSTERDAM), tick=False):
+        add_measurement(patient_a, 2.1, kind="weight", value=Decimal("80"))
+        add_measurement(patient_a, 2.0, kind="weight", value=Decimal("81"))
+        add_measurement(patient_a, 0.01, kind="weight", value=Decimal("79.25"))
+        add_measurement(patient_a, 40, kind="weight", value=Decimal("90"))
+        page = client_for(alice).get(reverse("patients:list")).content.decode()
     spark = re.search(r'data-sparkline="([^"]+)"', page).group(1)
     (first_day, first_mean), (last_day, last_mean) = (p.split(":") for p in spark.split(","))
     assert (first_mean, last_mean) == ("80.5", "79.25")
