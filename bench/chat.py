@@ -252,7 +252,7 @@ def floor_child() -> None:
 def counsellor_keys() -> list[str]:
     """Two certified counsellor key sets in the bench clinic (made once), their key ids."""
     from clinics.models import Membership, Role, User
-    from messaging.models import Certificate, ClinicChatKey, Purpose, StaffChatKey
+    from messaging.models import Certificate, ChatKey, ClinicChatKey, Purpose
 
     clinic, _organisation, _join_code = chat_clinic()
     clinic_key, _created = ClinicChatKey.objects.get_or_create(
@@ -265,7 +265,7 @@ def counsellor_keys() -> list[str]:
         Membership.objects.get_or_create(
             clinic=clinic, user=user, defaults={"role": Role.COUNSELLOR}
         )
-        staff_key, _created = StaffChatKey.objects.get_or_create(
+        staff_key, _created = ChatKey.objects.get_or_create(
             user=user,
             defaults={
                 "key_id": f"{index:x}" * 32, "kem_public": bytes(65), "sig_public": bytes(65),
@@ -283,7 +283,8 @@ def counsellor_keys() -> list[str]:
 def send_once(conversation: Any, counsellors: list[str]) -> float:
     """One reporter's send through the send service; returns its milliseconds."""
     from messaging.payloads import WRAP_BYTES, MessageIn
-    from messaging.services import Sender, message_send
+    from messaging.sealed import Sender
+    from messaging.services import message_send
 
     recipients = tuple(sorted([conversation.reporter_key_id, *counsellors]))
     payload = MessageIn(

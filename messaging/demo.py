@@ -17,14 +17,14 @@ from clinics.models import Clinic, User
 from messaging import crypto, payloads, services
 from messaging.models import (
     Certificate,
+    ChatKey,
     ClinicChatKey,
     Conversation,
     MessageKind,
     Organisation,
     Purpose,
-    StaffChatKey,
 )
-from messaging.services import Sender
+from messaging.sealed import Sender
 
 ORGANISATIONS = {
     "delinde.example": "Bouwbedrijf Van Dijk",
@@ -105,7 +105,7 @@ def _clinic_key(clinic: Clinic, admin: User) -> crypto.KeySet:
 def _counsellor_key(
     clinic: Clinic, admin: User, counsellor: User, clinic_key: crypto.KeySet
 ) -> crypto.KeySet:
-    stored = StaffChatKey.objects.filter(user=counsellor).first()
+    stored = ChatKey.objects.filter(user=counsellor).first()
     if stored is None:
         key_set = crypto.generate_key_set()
         stored = services.staff_key_set_up(

@@ -1,10 +1,16 @@
-"""The confidential counsellor chat's rows. The server keeps only what docs/chat-protocol.md lets
+"""The rows of the two end-to-end encrypted channels: the confidential counsellor chat (a
+reporter and an organisation's counsellors, 31 days) and clinic messages (a patient record's
+thread with its clinic's team, 2 years). The server keeps only what docs/chat-protocol.md lets
 it see: public keys, key ids, sealed private keys it cannot open, ciphertext, wraps, signatures
-and timestamps. No body, nickname or profile is ever stored in any readable form.
+and timestamps. No body, nickname, file name or profile is ever stored in any readable form.
 
-Every row that carries a reporter's words (a message or a note, and so the nickname inside it)
-has an `expires_at` set from the database clock when it is written; every read filters it
-(`ChatQuerySet.live`), so an expired row is invisible before the purge deletes it.
+Both channels store one message format (`SealedMessage`, `SealedWrap`): the same columns, the
+same checks (messaging.services) and the same browser code open them. Each channel has tables
+of its own: their periods differ, and a professional's query can never reach a reporter's row.
+
+Every row that carries someone's words has an `expires_at` set from the database clock when it
+is written; every read filters it (`ChatQuerySet.live`), so an expired row is invisible before
+the purge deletes it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from clinics.models import Membership, Role
 from clinics.tenancy import ClinicOwnedModel, ClinicQuerySet
 
 KEY_ID_LENGTH = 32  # hex digits: 128 bits of SHA-256 (docs/chat-protocol.md, "Keys")
@@ -26,11 +33,17 @@ class Purpose(models.TextChoices):
     """What a clinic certifies a staff key set for (the certificate's signed text names it)."""
 
     COUNSELLOR = "counsellor", _("Counsellor chat")
+    TEAM = "team", _("Clinic messages")
 
 
 class ConversationStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
+
+
+class ThreadStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    HANDLED = "handled", _("Handled")
 
 
 class MessageKind(models.TextChoices):
@@ -68,7 +81,7 @@ class ClinicChatKey(ClinicOwnedModel):
         return str(self.key_id)
 
 
-class StaffChatKey(models.Model):
+class ChatKey(models.Model):
     """A staff member's key set (one per account, whichever clinics they work in). The private
     keys are sealed under the chat passphrase and under the printed recovery key."""
 
@@ -85,22 +98,41 @@ class StaffChatKey(models.Model):
         return str(self.key_id)
 
 
+# Who may hold a certificate for each purpose: the roles whose members read that channel.
+PURPOSE_ROLES = {
+    Purpose.COUNSELLOR: (Role.COUNSELLOR,),
+    Purpose.TEAM: (Role.PROFESSIONAL, Role.CLINIC_ADMIN),
+}
+
+
 class CertificateQuerySet(ClinicQuerySet):
     def valid(self) -> CertificateQuerySet:
         return self.filter(revoked_at__isnull=True)
 
+    def current(self, purpose: Purpose) -> CertificateQuerySet:
+        """The certificates that let a key read and write the purpose's channel now: not
+        revoked, and its holder still works in the clinic in a role of that channel (someone
+        who left gets no new wraps even before an admin revokes the certificate)."""
+        member = Membership.objects.active().filter(
+            clinic=models.OuterRef("clinic"),
+            user=models.OuterRef("staff_key__user"),
+            role__in=PURPOSE_ROLES[purpose],
+        )
+        return self.valid().filter(models.Exists(member), purpose=purpose)
+
     def counsellors(self) -> CertificateQuerySet:
-        """The certificates that let a key read and write the counsellor chat now."""
-        return self.valid().filter(purpose=Purpose.COUNSELLOR)
+        return self.current(Purpose.COUNSELLOR)
+
+    def team(self) -> CertificateQuerySet:
+        """Clinic messages: the certified keys of the clinic's professionals and admins."""
+        return self.current(Purpose.TEAM)
 
 
 class Certificate(ClinicOwnedModel):
     """The clinic key's signature over a staff key set's id for a purpose. Revoked: no longer
     listed to clients, so the key set gets no new wraps (what it read before stays read)."""
 
-    staff_key = models.ForeignKey(
-        StaffChatKey, on_delete=models.CASCADE, related_name="certificates"
-    )
+    staff_key = models.ForeignKey(ChatKey, on_delete=models.CASCADE, related_name="certificates")
     clinic_key = models.ForeignKey(ClinicChatKey, on_delete=models.CASCADE, related_name="+")
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     signature = models.BinaryField(max_length=64)
@@ -205,16 +237,14 @@ class Conversation(ClinicOwnedModel):
         return str(self.id)
 
 
-class Message(models.Model):
-    """A message or an internal note, as ciphertext. The id is made by the sender's client and
-    is part of what it signs: a resend of the same id is the same message (idempotent)."""
+class SealedMessage(models.Model):
+    """The one message format of both channels (docs/chat-protocol.md, "Messages"): ciphertext,
+    its IV, the sender's signature and the signed recipient list. The id is made by the
+    sender's client and is part of what it signs: a resend of the same id is the same message
+    (idempotent)."""
 
     id = models.UUIDField(primary_key=True, editable=False)
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
-    )
     kind = models.CharField(max_length=4, choices=MessageKind.choices)
-    from_reporter = models.BooleanField()
     sender_key_id = models.CharField(max_length=KEY_ID_LENGTH)
     iv = models.BinaryField(max_length=12)
     cipher = models.BinaryField()
@@ -226,20 +256,41 @@ class Message(models.Model):
     objects = ChatQuerySet.as_manager()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["conversation", "created_at"], name="message_conversation_time")
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return str(self.id)
 
 
-class Wrap(models.Model):
+class SealedWrap(models.Model):
     """A message's content key sealed (HPKE) to one recipient key set; purged with its message."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="wraps")
     recipient_key_id = models.CharField(max_length=KEY_ID_LENGTH)
     sealed = models.BinaryField(max_length=200)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return str(self.recipient_key_id)
+
+
+class Message(SealedMessage):
+    """A message or an internal note of the counsellor chat."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    from_reporter = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="message_conversation_time")
+        ]
+
+
+class Wrap(SealedWrap):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="wraps")
 
     class Meta:
         constraints = [
@@ -248,9 +299,6 @@ class Wrap(models.Model):
             )
         ]
         indexes = [models.Index(fields=["recipient_key_id"], name="wrap_recipient")]
-
-    def __str__(self) -> str:
-        return str(self.recipient_key_id)
 
 
 class ConversationRead(models.Model):
@@ -303,3 +351,79 @@ class UsageMonth(ClinicOwnedModel):
 
     def __str__(self) -> str:
         return str(self.month)
+
+
+# --- clinic messages ----------------------------------------------------------------------------
+
+
+class Thread(ClinicOwnedModel):
+    """A patient record's messages with its clinic's team: one thread per record, so a patient
+    linked to two clinics has two, each seen by that clinic alone. The row lives while it holds
+    a live message: its `expires_at` follows the newest message's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.CASCADE, related_name="message_thread"
+    )
+    status = models.CharField(
+        max_length=10, choices=ThreadStatus.choices, default=ThreadStatus.OPEN
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    last_message_at = models.DateTimeField(db_default=Now())
+    patient_read_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    objects = ChatQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["clinic", "status", "-last_message_at"], name="thread_inbox")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class ClinicMessage(SealedMessage):
+    """A message of a patient's thread, with at most one attachment: its ciphertext is a
+    private file (`attachment`, a random storage name), encrypted in the browser under the
+    message's content key; its name and type travel inside the encrypted body."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    from_patient = models.BooleanField()
+    attachment = models.CharField(max_length=200, blank=True)
+    attachment_size = models.PositiveIntegerField(null=True, blank=True)  # of the ciphertext
+
+    class Meta:
+        indexes = [models.Index(fields=["thread", "created_at"], name="clinic_message_thread_time")]
+
+
+class ClinicWrap(SealedWrap):
+    message = models.ForeignKey(ClinicMessage, on_delete=models.CASCADE, related_name="wraps")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "recipient_key_id"], name="one_clinic_wrap_per_recipient"
+            )
+        ]
+        indexes = [models.Index(fields=["recipient_key_id"], name="clinic_wrap_recipient")]
+
+
+class ThreadRead(models.Model):
+    """Until when a member of the team has read a thread (unread first, unread counts)."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "user"], name="one_thread_read_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.thread_id)

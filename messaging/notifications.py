@@ -1,10 +1,11 @@
-"""E-mail to counsellors that a message waits (E2EE.md check 11): a fixed template that names
-nothing but the portal, never the content, nickname, organisation or clinic, and at most one
-e-mail per counsellor per quarter hour however many messages arrive.
+"""E-mail that a message waits (E2EE.md check 11), for both channels: a fixed template that
+names nothing but the portal, never the content, nickname, patient, organisation or clinic, and
+at most one e-mail per person per quarter hour however many messages arrive.
 
-A reporter's message marks every counsellor who could read it (a certified key of the clinic)
-as having one waiting (`ChatNotification.pending_since`); sending happens after the commit, and
-a beat task sends what was held back once the quarter hour is over.
+A reporter's message marks every counsellor who could read it (a current certificate of the
+clinic), a patient's message every member of the clinic's team who could, and the team's answer
+the patient, as having one waiting (`ChatNotification.pending_since`); sending happens after the
+commit, and a beat task sends what was held back once the quarter hour is over.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinics.emails import send_templated_mail_in_every_language
-from clinics.models import Membership, Role, User
-from messaging.models import Certificate, ChatNotification, Purpose, StaffChatKey
+from clinics.models import Membership, User
+from messaging.models import PURPOSE_ROLES, Certificate, ChatKey, ChatNotification, Purpose
 
 QUIET_PERIOD = datetime.timedelta(minutes=15)
 TEMPLATE = "messaging/emails/new_message"
@@ -26,9 +27,13 @@ SEND_TASK = "messaging.tasks.chat_notifications_send"
 
 
 def counsellors_notify(*, clinic_id: int) -> None:
-    """Mark a waiting message for each counsellor of the clinic who can read it (an active
-    counsellor with a certified key), in one statement, then, after the commit, send what is
-    due. A mark already waiting keeps its time."""
+    staff_notify(clinic_id=clinic_id, purpose=Purpose.COUNSELLOR)
+
+
+def staff_notify(*, clinic_id: int, purpose: Purpose) -> None:
+    """Mark a waiting message for each member of the clinic who can read the purpose's channel
+    (an active member in its role, with a certified key), in one statement, then, after the
+    commit, send what is due. A mark already waiting keeps its time."""
     notice = ChatNotification._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -36,18 +41,36 @@ def counsellors_notify(*, clinic_id: int) -> None:
                 SELECT DISTINCT membership.clinic_id, membership.user_id, now()
                 FROM {Membership._meta.db_table} membership
                 JOIN {User._meta.db_table} account ON account.id = membership.user_id
-                JOIN {StaffChatKey._meta.db_table} staff_key
+                JOIN {ChatKey._meta.db_table} staff_key
                     ON staff_key.user_id = membership.user_id
                 JOIN {Certificate._meta.db_table} certificate
                     ON certificate.staff_key_id = staff_key.id
                     AND certificate.clinic_id = membership.clinic_id
-                WHERE membership.clinic_id = %s AND membership.role = %s
+                WHERE membership.clinic_id = %s AND membership.role = ANY(%s)
                     AND membership.is_active AND account.is_active
                     AND certificate.purpose = %s AND certificate.revoked_at IS NULL
-                ON CONFLICT (clinic_id, user_id) DO UPDATE SET
-                    pending_since = COALESCE({notice}.pending_since, EXCLUDED.pending_since)""",  # noqa: S608
-            [clinic_id, Role.COUNSELLOR, Purpose.COUNSELLOR],
+                {_KEEP_WAITING}""",  # noqa: S608
+            [clinic_id, list(PURPOSE_ROLES[purpose]), purpose],
         )
+    _send_after_commit()
+
+
+def user_notify(*, clinic_id: int, user_id: int) -> None:
+    """Mark a waiting message for one person (a patient: the team answered)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {ChatNotification._meta.db_table} (clinic_id, user_id, pending_since)
+                VALUES (%s, %s, now()) {_KEEP_WAITING}""",  # noqa: S608
+            [clinic_id, user_id],
+        )
+    _send_after_commit()
+
+
+_KEEP_WAITING = f"""ON CONFLICT (clinic_id, user_id) DO UPDATE SET pending_since =
+    COALESCE({ChatNotification._meta.db_table}.pending_since, EXCLUDED.pending_since)"""
+
+
+def _send_after_commit() -> None:
     # By name: messaging.tasks imports this module.
     transaction.on_commit(lambda: current_app.send_task(SEND_TASK))
 

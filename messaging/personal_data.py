@@ -1,7 +1,8 @@
 """Personal data held by messaging's models. See portal.personal_data for what a declaration says.
 
-The counsellor chat keeps a reporter's words for 31 days (PRODUCT.md): the period is written
-once, in the Message declaration below, and the chat's services set every `expires_at` from it.
+The counsellor chat keeps a reporter's words for 31 days, clinic messages a patient's and their
+team's for two years (PRODUCT.md): each period is written once, in the Message and the
+ClinicMessage declarations below, and the services set every `expires_at` from them.
 """
 
 import datetime
@@ -11,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from portal.personal_data import Erasure, Subject, register, register_subject
 
 COUNSELLOR_CHAT_RETENTION = datetime.timedelta(days=31)
+# Two years of 365 days: a leap day inside them does not add one (kept at most two years).
+CLINIC_MESSAGES_RETENTION = datetime.timedelta(days=730)
 WITH_ACCOUNT = _("for as long as the account exists")
 NOT_EXPORTED_CIPHERTEXT = _("not exported: ciphertext only the chat's members can open")
 
@@ -65,11 +68,11 @@ def register_all() -> None:
         erasure_reason=_("deleted with its conversation"),
     )
     register(
-        "messaging.StaffChatKey",
+        "messaging.ChatKey",
         subject=Subject.USER,
         purpose=_(
-            "a staff member's chat keys: public keys, private keys sealed under a chat "
-            "passphrase and a recovery key the server never sees"
+            "a staff member's or a patient's chat keys: public keys, private keys sealed under a "
+            "chat passphrase and a recovery key the server never sees"
         ),
         retention=None,
         retention_note=WITH_ACCOUNT,
@@ -106,4 +109,50 @@ def register_all() -> None:
         export=_("not exported: a timestamp"),
         erasure=Erasure.DELETE,
         erasure_reason=_("deleted by the retention purge"),
+    )
+    register(
+        "messaging.Thread",
+        subject=Subject.PATIENT,
+        purpose=_(
+            "a patient record's thread of messages with the clinic's team: status, who it is "
+            "assigned to, when it was last written and read"
+        ),
+        retention=CLINIC_MESSAGES_RETENTION,
+        retention_note=_("two years after its newest message"),
+        export=_("not exported: the messages are ciphertext only the thread's members can open"),
+        erasure=Erasure.DELETE,
+        erasure_reason=_("deleted by the retention purge once it holds no live message"),
+    )
+    register(
+        "messaging.ClinicMessage",
+        subject=Subject.PATIENT,
+        purpose=_(
+            "a message between a patient and the clinic's team, end-to-end encrypted, with its "
+            "attachment (encrypted the same way, a private file)"
+        ),
+        retention=CLINIC_MESSAGES_RETENTION,
+        retention_note=_("two years after it was written, by the database's clock"),
+        export=_("not exported: ciphertext; the patient reads and saves it in the browser"),
+        erasure=Erasure.DELETE,
+        erasure_reason=_("deleted with its attachment by the retention purge; nothing is archived"),
+    )
+    register(
+        "messaging.ClinicWrap",
+        subject=Subject.PATIENT,
+        purpose=_("a clinic message's key sealed to one recipient's key"),
+        retention=CLINIC_MESSAGES_RETENTION,
+        retention_note=_("deleted with its message"),
+        export=NOT_EXPORTED_CIPHERTEXT,
+        erasure=Erasure.DELETE,
+        erasure_reason=_("deleted with its message by the retention purge"),
+    )
+    register(
+        "messaging.ThreadRead",
+        subject=Subject.PATIENT,
+        purpose=_("until when a member of the team has read a patient's thread"),
+        retention=CLINIC_MESSAGES_RETENTION,
+        retention_note=_("deleted with its thread"),
+        export=_("not exported: a read marker"),
+        erasure=Erasure.DELETE,
+        erasure_reason=_("deleted with its thread"),
     )

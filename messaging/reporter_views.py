@@ -28,7 +28,7 @@ from messaging.http import (
     reporter_session_set,
 )
 from messaging.models import Conversation, JoinCode
-from messaging.services import Sender
+from messaging.sealed import Sender
 
 JOIN_RATE_PER_CODE = "30/h"
 JOIN_RATE_PER_CLIENT = "5/h"

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from clinics.models import Clinic, User
 from messaging.models import (
     Certificate,
+    ChatKey,
     ClinicChatKey,
     Conversation,
     ConversationRead,
@@ -21,7 +22,6 @@ from messaging.models import (
     Message,
     MessageKind,
     Organisation,
-    StaffChatKey,
     UsageMonth,
     Wrap,
 )
@@ -61,11 +61,11 @@ def key_directory(clinic: Clinic | int) -> dict:
     }
 
 
-def staff_key_of(user: User) -> StaffChatKey | None:
-    return StaffChatKey.objects.filter(user=user).first()
+def staff_key_of(user: User) -> ChatKey | None:
+    return ChatKey.objects.filter(user=user).first()
 
 
-def is_certified(clinic: Clinic, staff_key: StaffChatKey | None) -> bool:
+def is_certified(clinic: Clinic, staff_key: ChatKey | None) -> bool:
     return (
         staff_key is not None
         and Certificate.objects.for_clinic(clinic)

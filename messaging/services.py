@@ -18,19 +18,20 @@ from __future__ import annotations
 import datetime
 import secrets
 import uuid
-from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DurationField, F, Value
+from django.db.models import F
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.models import Clinic, Membership, Role, User
-from messaging import crypto
+from clinics.models import Clinic, Membership, User
+from messaging import crypto, sealed
 from messaging.models import (
+    PURPOSE_ROLES,
     Certificate,
+    ChatKey,
     ClinicChatKey,
     Conversation,
     ConversationRead,
@@ -40,13 +41,12 @@ from messaging.models import (
     MessageKind,
     Organisation,
     Purpose,
-    StaffChatKey,
     UsageMonth,
     Wrap,
 )
 from messaging.notifications import counsellors_notify
 from messaging.payloads import KeySetIn, MessageIn, Refused
-from portal.personal_data import declaration_for
+from messaging.sealed import Sender
 
 # Join codes: no 0/O, 1/I/L, so a code read off a poster is typed right; 31^10 codes.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -54,12 +54,11 @@ CODE_LENGTH = 10
 
 
 def retention() -> datetime.timedelta:
-    return declaration_for(Message).retention
+    return sealed.retention(Message)
 
 
 def _expires_from_now() -> CombinedExpression:
-    """Now() + the declared period, evaluated by the database when the row is written."""
-    return Now() + Value(retention(), output_field=DurationField())
+    return sealed.expires_from_now(Message)
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -81,12 +80,12 @@ def clinic_key_set_up(*, clinic: Clinic, actor: User, key: KeySetIn) -> ClinicCh
         raise Refused(_("This clinic already has a chat key."), 409) from exc
 
 
-def staff_key_set_up(*, user: User, key: KeySetIn) -> StaffChatKey:
+def staff_key_set_up(*, user: User, key: KeySetIn) -> ChatKey:
     if key.key_id != crypto.key_id(key.kem_public, key.sig_public):
         raise Refused(_("The key id does not belong to these keys."))
     try:
         with transaction.atomic():
-            return StaffChatKey.objects.create(
+            return ChatKey.objects.create(
                 user=user,
                 key_id=key.key_id,
                 kem_public=key.kem_public,
@@ -98,42 +97,49 @@ def staff_key_set_up(*, user: User, key: KeySetIn) -> StaffChatKey:
 
 
 @transaction.atomic
-def staff_key_replace(*, user: User, key: KeySetIn) -> StaffChatKey:
+def staff_key_replace(*, user: User, key: KeySetIn) -> ChatKey:
     """Start over after losing both the passphrase and the recovery key: the old key set goes
     with its certificates (no message is wrapped to it any more), and the clinic must certify
     the new one. Colleagues' browsers then re-wrap the retained history for it."""
-    StaffChatKey.objects.filter(user=user).delete()
+    ChatKey.objects.filter(user=user).delete()
     return staff_key_set_up(user=user, key=key)
 
 
 def certificate_issue(
-    *, clinic: Clinic, actor: User, staff_key: StaffChatKey, signature: bytes
+    *,
+    clinic: Clinic,
+    actor: User,
+    staff_key: ChatKey,
+    signature: bytes,
+    purpose: Purpose = Purpose.COUNSELLOR,
 ) -> Certificate:
-    """The admin's browser signed the staff key's id with the clinic key; the server checks the
-    signature too, so that a certificate no client would accept is never stored."""
+    """The admin's browser signed the staff key's id and the purpose with the clinic key; the
+    server checks the signature too, so that a certificate no client would accept is never
+    stored, and that the key's holder works in the clinic in a role of that purpose."""
     clinic_key = ClinicChatKey.objects.for_clinic(clinic).first()
     if clinic_key is None:
         raise Refused(_("Set up the clinic's chat key first."), 409)
-    is_counsellor = (
+    holds_role = (
         Membership.objects.active()
         .for_clinic(clinic)
-        .filter(user_id=staff_key.user_id, role=Role.COUNSELLOR)
+        .filter(user_id=staff_key.user_id, role__in=PURPOSE_ROLES[purpose])
         .exists()
     )
-    if not is_counsellor:
-        raise Refused(_("Only a counsellor of this clinic can be certified."), 409)
+    if not holds_role:
+        raise Refused(
+            _("Only a counsellor of this clinic can be certified.")
+            if purpose == Purpose.COUNSELLOR
+            else _("Only a professional or an admin of this clinic can be certified."),
+            409,
+        )
     if not crypto.verify_certificate(
-        bytes(clinic_key.sig_public),
-        clinic_key.key_id,
-        staff_key.key_id,
-        Purpose.COUNSELLOR,
-        signature,
+        bytes(clinic_key.sig_public), clinic_key.key_id, staff_key.key_id, purpose, signature
     ):
         raise Refused(_("The certificate's signature is not valid."))
     certificate, _created = Certificate.objects.update_or_create(
         clinic=clinic,
         staff_key=staff_key,
-        purpose=Purpose.COUNSELLOR,
+        purpose=purpose,
         defaults={
             "clinic_key": clinic_key,
             "signature": signature,
@@ -192,12 +198,6 @@ def join_code_close(*, organisation: Organisation) -> None:
 
 
 # --- conversations ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sender:
-    key_id: str
-    from_reporter: bool
 
 
 def conversation_join(
@@ -278,64 +278,34 @@ def message_send(
     *, conversation: Conversation, sender: Sender, payload: MessageIn, notify: bool = True
 ) -> tuple[Message, bool]:
     """Store a message (or a note) and its wraps in one transaction; (message, created). A
-    reporter's new message tells the counsellors by e-mail (not for the demo's history).
-
-    A resend of a stored message (its id is the client's) answers with the stored one: the
-    INSERT finds the id taken, so the usual send pays no lookup beforehand."""
+    reporter's new message tells the counsellors by e-mail (not for the demo's history)."""
     if sender.from_reporter and payload.kind != MessageKind.BODY:
         raise Refused(_("A reporter cannot write internal notes."), 403)
-    if payload.sender_key_id != sender.key_id:
-        raise Refused(_("The message names another sender key."), 403)
-    allowed = allowed_recipients(conversation, payload.kind)
-    recipients = set(payload.recipients)
-    if not recipients <= allowed:
-        raise Refused(_("The message is wrapped to a key that may not read it."), 403)
-    if sender.key_id not in recipients:
-        raise Refused(_("The sender's own key must be among the recipients."))
-    if payload.kind == MessageKind.BODY and conversation.reporter_key_id not in recipients:
-        raise Refused(_("A message must be wrapped to the reporter."))
-    if not recipients - {conversation.reporter_key_id}:
-        raise Refused(_("No counsellor can read this message yet."), 409)
-
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                id=payload.id,
-                conversation=conversation,
-                kind=payload.kind,
-                from_reporter=sender.from_reporter,
-                sender_key_id=payload.sender_key_id,
-                iv=payload.iv,
-                cipher=payload.cipher,
-                signature=payload.signature,
-                recipients=",".join(payload.recipients),
-                expires_at=_expires_from_now(),
-            )
-            Wrap.objects.bulk_create(
-                Wrap(message=message, recipient_key_id=key_id, sealed=sealed)
-                for key_id, sealed in payload.wraps.items()
-            )
-            _conversation_touch(conversation, sender)
-            if sender.from_reporter and notify:
-                counsellors_notify(clinic_id=conversation.clinic_id)
-    except IntegrityError:
-        # A resend, or the same id twice at once: the first one stored it.
-        existing = Message.objects.filter(pk=payload.id).first()
-        if existing is None:
-            raise
-        return _same_message(existing, conversation, payload), False
-    return message, True
-
-
-def _same_message(existing: Message, conversation: Conversation, payload: MessageIn) -> Message:
-    same = (
-        existing.conversation_id == conversation.pk
-        and bytes(existing.cipher) == payload.cipher
-        and bytes(existing.signature) == payload.signature
+    sealed.recipients_check(
+        payload,
+        sender=sender,
+        allowed=allowed_recipients(conversation, payload.kind),
+        outside_key_id=conversation.reporter_key_id,
+        wording=sealed.Wording(
+            outside_missing=_("A message must be wrapped to the reporter."),
+            nobody_inside=_("No counsellor can read this message yet."),
+        ),
     )
-    if not same:
-        raise Refused(_("This message id is already used."), 409)
-    return existing
+
+    def touch(message: Message) -> None:
+        _conversation_touch(conversation, sender)
+        if sender.from_reporter and notify:
+            counsellors_notify(clinic_id=conversation.clinic_id)
+
+    return sealed.sealed_store(
+        model=Message,
+        wrap_model=Wrap,
+        payload=payload,
+        thread_field="conversation",
+        thread_id=conversation.pk,
+        fields={"from_reporter": sender.from_reporter},
+        then=touch,
+    )
 
 
 def _conversation_touch(conversation: Conversation, sender: Sender) -> None:

@@ -20,12 +20,12 @@ from messaging import payloads, selectors, services
 from messaging.http import json_endpoint
 from messaging.models import (
     Certificate,
+    ChatKey,
     ClinicChatKey,
     ConversationStatus,
     Organisation,
-    StaffChatKey,
 )
-from messaging.services import Sender
+from messaging.sealed import Sender
 from portal.http import posted_data
 from portal.qr import qr_svg
 
@@ -143,7 +143,7 @@ def api_key(request: HttpRequest) -> HttpResponse:
     return JsonResponse(_staff_key_json(staff_key))
 
 
-def _staff_key_json(staff_key: StaffChatKey) -> dict:
+def _staff_key_json(staff_key: ChatKey) -> dict:
     return {
         **payloads.public_keys(staff_key.key_id, staff_key.kem_public, staff_key.sig_public),
         "sealed_private": staff_key.sealed_private,
@@ -312,7 +312,7 @@ def api_clinic_key(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_only
 def api_certify(request: HttpRequest, staff_key_id: int) -> HttpResponse:
-    staff_key = StaffChatKey.objects.filter(
+    staff_key = ChatKey.objects.filter(
         pk=staff_key_id,
         user__memberships__clinic=request.clinic,
         user__memberships__role=Role.COUNSELLOR,
@@ -338,7 +338,7 @@ def api_certify_list(request: HttpRequest) -> HttpResponse:
         .filter(staff_key=OuterRef("pk"))
     )
     waiting = (
-        StaffChatKey.objects.filter(
+        ChatKey.objects.filter(
             user__memberships__clinic=request.clinic,
             user__memberships__role=Role.COUNSELLOR,
             user__memberships__is_active=True,

@@ -63,12 +63,12 @@ from clinics.tests.factories import (
 from conftest import login
 from messaging.models import (
     Certificate,
+    ChatKey,
     ClinicChatKey,
     Conversation,
     JoinCode,
     Organisation,
     Purpose,
-    StaffChatKey,
 )
 from patients.models import (
     Alert,
@@ -100,7 +100,7 @@ class ChatObjects:
 
     organisation: Organisation
     conversation: Conversation
-    staff_key: StaffChatKey
+    staff_key: ChatKey
     certificate: Certificate
 
 
@@ -182,7 +182,7 @@ def _chat(clinic: Clinic, counsellor: User, admin: User) -> ChatObjects:
     clinic_key = ClinicChatKey.objects.create(
         clinic=clinic, key_id=uuid.uuid4().hex, sig_public=bytes(65), sealed_private={}
     )
-    staff_key = StaffChatKey.objects.create(
+    staff_key = ChatKey.objects.create(
         user=counsellor,
         key_id=uuid.uuid4().hex,
         kem_public=bytes(65),

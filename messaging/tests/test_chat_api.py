@@ -352,7 +352,7 @@ def test_a_counsellor_who_lost_everything_starts_over_and_must_be_certified_agai
     """A new key set replaces the old one only when asked (`replace`); the old certificate goes
     with it, so nothing is wrapped to the lost key any more and the new one waits for the
     clinic admin."""
-    from messaging.models import Certificate, StaffChatKey
+    from messaging.models import Certificate, ChatKey
     from messaging.tests.chat_world import pooled
 
     fresh = pooled("staff", 7)
@@ -366,7 +366,7 @@ def test_a_counsellor_who_lost_everything_starts_over_and_must_be_certified_agai
     assert post_json(counsellor, reverse("messaging:api_key"), body).status_code == 409
     response = post_json(counsellor, reverse("messaging:api_key"), {**body, "replace": True})
     assert response.status_code == 201
-    assert StaffChatKey.objects.get(user=cora).key_id == fresh.keys.key_id
+    assert ChatKey.objects.get(user=cora).key_id == fresh.keys.key_id
     assert not Certificate.objects.filter(staff_key__user=cora).exists()
     directory = counsellor.get(reverse("messaging:api_directory")).json()
     assert directory["counsellors"] == []

@@ -233,14 +233,14 @@ def test_the_demo_conversations_open_with_the_written_chat_passphrase(db, settin
     from django.core.management import call_command
 
     from messaging.demo import CONVERSATIONS
-    from messaging.models import StaffChatKey
+    from messaging.models import ChatKey
 
     settings.DEMO = True
     out = tmp_path / "logins.json"
     call_command("seed_demo", "--credentials-out", str(out))
     counsellor = next(c for c in json.loads(out.read_text()) if c["role"] == "counsellor")
     assert counsellor["org_code"] in counsellor["join_link"]
-    stored = StaffChatKey.objects.get(user__email=counsellor["email"])
+    stored = ChatKey.objects.get(user__email=counsellor["email"])
     keys = crypto.open_private(
         stored.sealed_private["passphrase"], counsellor["chat_passphrase"], stored.key_id
     )
