@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from celery import Task
@@ -21,6 +22,20 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from patients.tests.factories import PatientFactory
+
+
+@pytest.fixture
+def private_root(settings, tmp_path) -> Path:
+    """The private storage (portal.private_files) in a folder of this test's own."""
+    root = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            **settings.STORAGES["private"],
+            "OPTIONS": {**settings.STORAGES["private"]["OPTIONS"], "location": root},
+        },
+    }
+    return root
 
 
 @pytest.fixture

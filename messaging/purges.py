@@ -1,5 +1,6 @@
-"""The counsellor chat's retention purges (clinics.retention runs them, hourly and by hand; the
-periods are the personal-data declarations in messaging.personal_data).
+"""The retention purges of both channels (clinics.retention runs them, hourly and by hand; the
+periods are the personal-data declarations in messaging.personal_data): the counsellor chat's
+after 31 days, clinic messages after two years, with their attachments.
 
 Invariants:
 - A message, a note and its wraps are gone once its `expires_at` has passed: `expires_at` was
@@ -16,6 +17,9 @@ Invariants:
   them, then finds them gone. Neither ever holds a wrap whose message the other holds.
 - Whichever purge runs first, no wrap outlives its message and no message or read marker its
   conversation: the conversation purge deletes what the message purge has not reached yet.
+- A clinic message's attachment file is deleted before its row, in the row's batch: a batch
+  that fails after deleting files leaves expired rows without their files (invisible already,
+  deleted by the next run), never a file without its row.
 - A batch commits without waiting for its WAL flush (`synchronous_commit` off for that
   transaction only), so that sends committing meanwhile wait less: a crash can undo only whole
   batches, with their counts, and the next run deletes those rows again.
@@ -24,17 +28,32 @@ Invariants:
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.db import connection, models
 
 from clinics import retention
-from messaging.models import ChatNotification, Conversation, ConversationRead, Message, Wrap
+from messaging.models import (
+    ChatNotification,
+    ClinicMessage,
+    ClinicWrap,
+    Conversation,
+    ConversationRead,
+    Message,
+    Thread,
+    ThreadRead,
+    Wrap,
+)
+from portal import private_files
 from portal.personal_data import declaration_for
 
 MESSAGES = "chat-messages"
 CONVERSATIONS = "chat-conversations"
 NOTIFICATIONS = "chat-notifications"
-CHAT_PURGES = (MESSAGES, CONVERSATIONS, NOTIFICATIONS)  # the order purge_expired_messages runs
+CLINIC_MESSAGES = "clinic-messages"
+THREADS = "clinic-threads"
+# The order purge_expired_messages runs them in.
+CHAT_PURGES = (MESSAGES, CONVERSATIONS, CLINIC_MESSAGES, THREADS, NOTIFICATIONS)
 
 
 def _now(cutoff: datetime.datetime, model: type[models.Model]) -> datetime.datetime:
@@ -96,22 +115,42 @@ def conversations_expired(cutoff: datetime.datetime) -> models.QuerySet:
 def conversations_delete(pks: list) -> int:
     """One batch of expired conversations (locked by the service) with their remaining
     messages, wraps and read markers, in the batch's one transaction."""
+    return _threads_delete(
+        pks,
+        thread_model=Conversation,
+        message_model=Message,
+        read_model=ConversationRead,
+        field="conversation",
+        messages_delete=messages_delete,
+    )
+
+
+def _threads_delete(
+    pks: list,
+    *,
+    thread_model: type[models.Model],
+    message_model: type[models.Model],
+    read_model: type[models.Model],
+    field: str,
+    messages_delete: Callable[[list], int],
+) -> int:
+    """A batch of threads (conversations or clinic threads) with what they still hold."""
     _commit_without_waiting_for_flush()
-    table, conversation = _sql_names(Message, "conversation")
-    pk = connection.ops.quote_name(Message._meta.pk.column)
+    table, thread = _sql_names(message_model, field)
+    pk = connection.ops.quote_name(message_model._meta.pk.column)
     with connection.cursor() as cursor:
         # Lock the messages before touching a wrap (the order the message purge takes), and
         # wait for those the message purge holds: once it commits they are simply gone.
         cursor.execute(
-            f"SELECT {pk} FROM {table} WHERE {conversation} = ANY(%s) "  # noqa: S608
+            f"SELECT {pk} FROM {table} WHERE {thread} = ANY(%s) "  # noqa: S608
             f"ORDER BY {pk} FOR UPDATE",
             [pks],
         )
         message_ids = [row[0] for row in cursor.fetchall()]
     if message_ids:
         messages_delete(message_ids)
-    _delete_where(ConversationRead, "conversation", pks)
-    return _delete_where(Conversation, "id", pks)
+    _delete_where(read_model, field, pks)
+    return _delete_where(thread_model, "id", pks)
 
 
 def notifications_expired(cutoff: datetime.datetime) -> models.QuerySet:
@@ -120,6 +159,41 @@ def notifications_expired(cutoff: datetime.datetime) -> models.QuerySet:
     return ChatNotification.objects.filter(
         models.Q(last_sent_at__isnull=True) | models.Q(last_sent_at__lt=cutoff),
         models.Q(pending_since__isnull=True) | models.Q(pending_since__lt=cutoff),
+    )
+
+
+def clinic_messages_expired(cutoff: datetime.datetime) -> models.QuerySet:
+    return ClinicMessage.objects.filter(expires_at__lte=_now(cutoff, ClinicMessage))
+
+
+def clinic_messages_delete(pks: list) -> int:
+    """One batch of expired clinic messages (locked by the service): their attachment files,
+    their wraps, then the messages."""
+    _commit_without_waiting_for_flush()
+    files = ClinicMessage.objects.filter(pk__in=pks).exclude(attachment="")
+    for name in files.values_list("attachment", flat=True):
+        private_files.delete(name=name)
+    _delete_where(ClinicWrap, "message", pks)
+    return _delete_where(ClinicMessage, "id", pks)
+
+
+def threads_expired(cutoff: datetime.datetime) -> models.QuerySet:
+    """Past their `expires_at` and holding no live message (as conversations_expired)."""
+    now = _now(cutoff, Thread)
+    live = ClinicMessage.objects.filter(thread=models.OuterRef("pk"), expires_at__gt=now)
+    return Thread.objects.filter(expires_at__lte=now).exclude(models.Exists(live))
+
+
+def threads_delete(pks: list) -> int:
+    """One batch of expired threads with their remaining messages (and files), wraps and read
+    markers."""
+    return _threads_delete(
+        pks,
+        thread_model=Thread,
+        message_model=ClinicMessage,
+        read_model=ThreadRead,
+        field="thread",
+        messages_delete=clinic_messages_delete,
     )
 
 
@@ -137,6 +211,20 @@ def register_all() -> None:
         declaration=declaration_for(Conversation),
         expired=conversations_expired,
         action=conversations_delete,
+        order="expires_at",
+    )
+    retention.register(
+        name=CLINIC_MESSAGES,
+        declaration=declaration_for(ClinicMessage),
+        expired=clinic_messages_expired,
+        action=clinic_messages_delete,
+        order="expires_at",
+    )
+    retention.register(
+        name=THREADS,
+        declaration=declaration_for(Thread),
+        expired=threads_expired,
+        action=threads_delete,
         order="expires_at",
     )
     retention.register(

@@ -24,7 +24,7 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
-from messaging.models import MessageKind, SealedMessage, SealedWrap
+from messaging.models import Certificate, MessageKind, Purpose, SealedMessage, SealedWrap
 from messaging.payloads import MessageIn, Refused
 from portal.personal_data import declaration_for
 
@@ -120,3 +120,37 @@ def sealed_store(
             raise Refused(_("This message id is already used."), 409) from None
         return existing, False
     return message, True
+
+
+def wraps_add(
+    *,
+    model: type[SealedMessage],
+    wrap_model: type[SealedWrap],
+    thread_field: str,
+    purpose: Purpose,
+    clinic_id: int,
+    wraps: dict,
+    recipient_key_id: str,
+) -> int:
+    """Re-wrap: a reader's browser gives a newly certified colleague's key the retained
+    messages' keys. Only to a key certified for the channel now, only for live messages of this
+    clinic, only where that key has no wrap yet; returns how many were added."""
+    certified = (
+        Certificate.objects.for_clinic(clinic_id)
+        .current(purpose)
+        .filter(staff_key__key_id=recipient_key_id)
+        .exists()
+    )
+    if not certified:
+        raise Refused(_("This key is not certified by the clinic."), 403)
+    messages = set(
+        model.objects.live()
+        .filter(pk__in=list(wraps), **{f"{thread_field}__clinic_id": clinic_id})
+        .values_list("pk", flat=True)
+    )
+    new = [
+        wrap_model(message_id=pk, recipient_key_id=recipient_key_id, sealed=sealed)
+        for pk, sealed in wraps.items()
+        if pk in messages
+    ]
+    return len(wrap_model.objects.bulk_create(new, ignore_conflicts=True))

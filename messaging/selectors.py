@@ -22,6 +22,7 @@ from messaging.models import (
     Message,
     MessageKind,
     Organisation,
+    Purpose,
     UsageMonth,
     Wrap,
 )
@@ -36,13 +37,14 @@ INBOX_PAGE_SIZE = 50
 POLL_OVERLAP = datetime.timedelta(seconds=5)
 
 
-def key_directory(clinic: Clinic | int) -> dict:
-    """What a client needs to decide whom to wrap to: the clinic's certifying key and the
-    certified counsellor keys with their certificates (the client verifies each)."""
+def key_directory(clinic: Clinic | int, purpose: Purpose = Purpose.COUNSELLOR) -> dict:
+    """What a client needs to decide whom to wrap to: the clinic's certifying key and the keys
+    certified for the purpose's channel now, with their certificates (the client verifies
+    each)."""
     clinic_key = ClinicChatKey.objects.for_clinic(clinic).first()
     certificates = (
         Certificate.objects.for_clinic(clinic)
-        .counsellors()
+        .current(purpose)
         .select_related("staff_key")
         .order_by("staff_key__key_id")
     )
@@ -50,7 +52,7 @@ def key_directory(clinic: Clinic | int) -> dict:
         "clinic_key": None
         if clinic_key is None
         else {"key_id": clinic_key.key_id, "sig_public": b64(clinic_key.sig_public)},
-        "counsellors": [
+        "staff": [
             {
                 **public_keys(c.staff_key.key_id, c.staff_key.kem_public, c.staff_key.sig_public),
                 "purpose": c.purpose,
@@ -213,7 +215,7 @@ def rewrap_pending(clinic: Clinic, *, my_key_id: str, limit: int = 200) -> dict:
     """Live messages of the clinic that this counsellor can open but a certified counsellor key
     cannot yet: the work a counsellor's browser does for a colleague who joined later."""
     directory = key_directory(clinic)
-    certified = [c["key_id"] for c in directory["counsellors"] if c["key_id"] != my_key_id]
+    certified = [c["key_id"] for c in directory["staff"] if c["key_id"] != my_key_id]
     work = []
     for key_id in certified:
         missing = (

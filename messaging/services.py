@@ -326,28 +326,16 @@ def _conversation_touch(conversation: Conversation, sender: Sender) -> None:
 
 
 def wraps_add(*, clinic: Clinic, wraps: dict[uuid.UUID, bytes], recipient_key_id: str) -> int:
-    """Re-wrap: a counsellor's browser gives a newly certified counsellor key the retained
-    messages' keys. Only to a key certified now, only for live messages of this clinic, only
-    where that key has no wrap yet; returns how many were added."""
-    certified = (
-        Certificate.objects.for_clinic(clinic)
-        .counsellors()
-        .filter(staff_key__key_id=recipient_key_id)
-        .exists()
+    """Re-wrap for a newly certified counsellor (sealed.wraps_add)."""
+    return sealed.wraps_add(
+        model=Message,
+        wrap_model=Wrap,
+        thread_field="conversation",
+        purpose=Purpose.COUNSELLOR,
+        clinic_id=clinic.pk,
+        wraps=wraps,
+        recipient_key_id=recipient_key_id,
     )
-    if not certified:
-        raise Refused(_("This key is not certified by the clinic."), 403)
-    messages = set(
-        Message.objects.live()
-        .filter(pk__in=list(wraps), conversation__clinic=clinic)
-        .values_list("pk", flat=True)
-    )
-    new = [
-        Wrap(message_id=pk, recipient_key_id=recipient_key_id, sealed=sealed)
-        for pk, sealed in wraps.items()
-        if pk in messages
-    ]
-    return len(Wrap.objects.bulk_create(new, ignore_conflicts=True))
 
 
 def conversation_set_status(*, conversation: Conversation, status: str) -> None:

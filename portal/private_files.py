@@ -89,6 +89,30 @@ def save_upload(
     return StoredFile(name=name, size=size, content_type=content_type)
 
 
+def save_ciphertext(*, upload: File, max_bytes: int, prefix: str = "") -> StoredFile:
+    """Store bytes encrypted in a browser (an end-to-end encrypted attachment) under a new
+    random name: no type can be judged from ciphertext, so none is guessed (a random head may
+    happen to match some magic number); it is only ever served as octet-stream. Refused with
+    a ValidationError (code "too_large") before anything is stored when over `max_bytes`."""
+    size = upload.size
+    if size is None or size > max_bytes:
+        raise ValidationError(too_large_message(max_bytes), code="too_large")
+    upload.seek(0)
+    folder = prefix.strip("/")
+    name = _storage().save(f"{folder}/{uuid.uuid4().hex}" if folder else uuid.uuid4().hex, upload)
+    return StoredFile(name=name, size=size, content_type=OCTET_STREAM)
+
+
+def names_in(folder: str) -> list[str]:
+    """The storage names of the files directly in `folder` (for sweeping orphans)."""
+    folder = folder.strip("/")
+    try:
+        _directories, files = _storage().listdir(folder)
+    except FileNotFoundError:
+        return []
+    return [f"{folder}/{name}" for name in files]
+
+
 def sniff(head: bytes) -> str:
     """The content type of a file from its first bytes (SNIFF_BYTES).
 

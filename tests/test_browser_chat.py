@@ -586,7 +586,7 @@ def test_an_uncertified_key_in_the_directory_is_never_wrapped_to(chat: Site, can
     ]  # fmt: skip
 
     def change(data: dict) -> None:
-        data["counsellors"] = data["counsellors"] + injected
+        data["staff"] = data["staff"] + injected
 
     reporter = chat.page("reporter")
     _tampered(reporter, f"**{reverse('reporter:api_messages')}*", change)
@@ -693,7 +693,7 @@ def test_the_reporter_refuses_to_write_when_the_clinic_key_changed(chat: Site, c
             "key_id": other_clinic.key_id,
             "sig_public": crypto.b64(other_clinic.sig_public),
         }
-        data["counsellors"] = [
+        data["staff"] = [
             {
                 "key_id": intruder.key_id,
                 "kem_public": crypto.b64(intruder.kem_public),

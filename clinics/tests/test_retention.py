@@ -65,6 +65,8 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
         "chat-conversations": NOW - datetime.timedelta(days=31),
         "chat-messages": NOW - datetime.timedelta(days=31),
         "chat-notifications": NOW - datetime.timedelta(days=31),
+        "clinic-messages": NOW - datetime.timedelta(days=730),
+        "clinic-threads": NOW - datetime.timedelta(days=730),
         "imports-abandoned": NOW - datetime.timedelta(hours=48),
         "patient-invitations": NOW - datetime.timedelta(days=30),
         "sessions": NOW,

@@ -369,4 +369,4 @@ def test_a_counsellor_who_lost_everything_starts_over_and_must_be_certified_agai
     assert ChatKey.objects.get(user=cora).key_id == fresh.keys.key_id
     assert not Certificate.objects.filter(staff_key__user=cora).exists()
     directory = counsellor.get(reverse("messaging:api_directory")).json()
-    assert directory["counsellors"] == []
+    assert directory["staff"] == []

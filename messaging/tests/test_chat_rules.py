@@ -144,7 +144,7 @@ def test_rewrap_gives_a_new_counsellor_the_history_and_only_to_certified_keys(
     work = client_for(cora).get(reverse("messaging:api_rewrap")).json()
     [item] = work["work"]
     assert item["recipient_key_id"] == new_keys.key_id
-    target = next(c for c in work["directory"]["counsellors"] if c["key_id"] == new_keys.key_id)
+    target = next(c for c in work["directory"]["staff"] if c["key_id"] == new_keys.key_id)
     assert crypto.verify_certificate(
         world.clinic_key.sig_public,
         world.clinic_key.key_id,
@@ -196,7 +196,7 @@ def test_a_revoked_key_gets_no_new_wraps(world, clinic_a, cora, adam, client_for
     certificate = Certificate.objects.get(staff_key__user=leaving)
     client_for(adam).post(reverse("messaging:certificate_revoke", args=[certificate.pk]))
     directory = client_for(cora).get(reverse("messaging:api_directory")).json()
-    assert leaving_keys.key_id not in {c["key_id"] for c in directory["counsellors"]}
+    assert leaving_keys.key_id not in {c["key_id"] for c in directory["staff"]}
     reporter = world.reporter_joins()
     still_wrapped = world.reporter_message(reporter, "x")  # world still lists the old key
     response = post_json(reporter.client, reverse("reporter:api_messages"), still_wrapped)

@@ -37,7 +37,14 @@ from messaging.models import (
     MessageKind,
     Wrap,
 )
-from messaging.purges import CHAT_PURGES, CONVERSATIONS, MESSAGES, NOTIFICATIONS
+from messaging.purges import (
+    CHAT_PURGES,
+    CLINIC_MESSAGES,
+    CONVERSATIONS,
+    MESSAGES,
+    NOTIFICATIONS,
+    THREADS,
+)
 from messaging.tests.factories import (
     ConversationFactory,
     MessageFactory,
@@ -133,12 +140,16 @@ def test_rows_of_32_days_go_those_of_30_stay_and_a_second_run_deletes_nothing(co
     assert counts == {
         MESSAGES: (PurgeOutcome.DONE, 7, 7, 1),
         CONVERSATIONS: (PurgeOutcome.DONE, 1, 1, 1),
+        CLINIC_MESSAGES: (PurgeOutcome.DONE, 0, 0, 0),
+        THREADS: (PurgeOutcome.DONE, 0, 0, 0),
         NOTIFICATIONS: (PurgeOutcome.DONE, 0, 0, 0),
     }
 
     with time_machine.travel(now, tick=False):
         rerun = retention.purges_run(only=CHAT_PURGES)
-    assert [(r.rows_expired, r.rows_purged, r.batches) for r in rerun] == [(0, 0, 0)] * 3
+    assert [(r.rows_expired, r.rows_purged, r.batches) for r in rerun] == [(0, 0, 0)] * len(
+        CHAT_PURGES
+    )
     assert Message.objects.count() == len(young) and Conversation.objects.count() == 1
 
 
@@ -460,6 +471,8 @@ def test_the_command_runs_the_chat_purges_and_prints_their_counts(cora, clinic_a
     assert dry.getvalue().splitlines() == [
         "chat-messages: would purge 3 rows (older than 2026-05-01 12:00:00 UTC)",
         "chat-conversations: would purge 1 rows (older than 2026-05-01 12:00:00 UTC)",
+        "clinic-messages: would purge 0 rows (older than 2024-06-01 12:00:00 UTC)",
+        "clinic-threads: would purge 0 rows (older than 2024-06-01 12:00:00 UTC)",
         "chat-notifications: would purge 1 rows (older than 2026-05-01 12:00:00 UTC)",
     ]
     assert Message.objects.count() == 3 and ChatNotification.objects.exists()
@@ -470,6 +483,8 @@ def test_the_command_runs_the_chat_purges_and_prints_their_counts(cora, clinic_a
     assert out.getvalue().splitlines() == [
         "chat-messages: purged 3 rows in 1 batches (older than 2026-05-01 12:00:00 UTC)",
         "chat-conversations: purged 1 rows in 1 batches (older than 2026-05-01 12:00:00 UTC)",
+        "clinic-messages: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
+        "clinic-threads: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
         "chat-notifications: purged 1 rows in 1 batches (older than 2026-05-01 12:00:00 UTC)",
     ]
     assert not Message.objects.exists() and not Wrap.objects.exists()
@@ -490,6 +505,8 @@ def test_the_hourly_task_and_the_purge_command_run_the_chat_purges():
     assert {name: purged[name] for name in CHAT_PURGES} == {
         MESSAGES: 2,
         CONVERSATIONS: 1,
+        CLINIC_MESSAGES: 0,
+        THREADS: 0,
         NOTIFICATIONS: 0,
     }
     assert not Message.objects.exists() and not Conversation.objects.exists()

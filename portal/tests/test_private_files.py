@@ -22,17 +22,8 @@ BODY = bytes(range(256)) * 4  # 1,024 bytes, every byte value
 
 
 @pytest.fixture
-def root(settings, tmp_path) -> Path:
-    """The private storage in a folder of this test's own."""
-    root = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            **settings.STORAGES["private"],
-            "OPTIONS": {**settings.STORAGES["private"]["OPTIONS"], "location": root},
-        },
-    }
-    return root
+def root(private_root) -> Path:
+    return private_root
 
 
 def save(content: bytes, name: str = "export.csv", **options) -> private_files.StoredFile:

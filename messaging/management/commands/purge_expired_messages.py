@@ -1,5 +1,6 @@
-"""`manage.py purge_expired_messages [--dry-run]`: the counsellor chat's retention purges
-(messaging.purges: messages and notes with their wraps, conversations, notifications) by hand,
+"""`manage.py purge_expired_messages [--dry-run]`: the retention purges of the counsellor chat and
+of clinic messages (messaging.purges: messages and notes with their wraps and attachments,
+conversations and threads, notifications) by hand,
 through the one retention service; beat runs the same purges hourly with all the others."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -11,7 +12,7 @@ from messaging.purges import CHAT_PURGES
 
 
 class Command(BaseCommand):
-    help = "Delete the counsellor chat's expired messages, conversations and notices."
+    help = "Delete the expired chat and clinic messages, their threads and notices."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

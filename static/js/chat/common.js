@@ -285,7 +285,7 @@ export async function trustedClinicKey(directory) {
 export async function certifiedCounsellors(directory, clinicKey) {
   if (!clinicKey) return new Map();
   const kept = await e2ee.certifiedRecipients(
-    clinicKey.sig_public, clinicKey.key_id, directory.counsellors ?? []);
+    clinicKey.sig_public, clinicKey.key_id, directory.staff ?? []);
   return new Map(kept.map((k) => [k.keyId, k]));
 }
 
