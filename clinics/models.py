@@ -184,6 +184,7 @@ class AccessPart(models.TextChoices):
     MEASUREMENTS = "measurements", _("measurements")
     IMPORT = "import", _("measurement import")
     ALERTS = "alerts", _("thresholds and alerts")
+    MESSAGES = "messages", _("messages with the clinic")
     ACCOUNT = "account", _("user account")
     SECOND_FACTOR = "second factor", _("second factor (two-factor authentication)")
 

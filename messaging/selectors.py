@@ -23,6 +23,7 @@ from messaging.models import (
     MessageKind,
     Organisation,
     Purpose,
+    SealedWrap,
     UsageMonth,
     Wrap,
 )
@@ -156,40 +157,63 @@ def unread_total(clinic: Clinic, user: User) -> int:
     return Conversation.objects.live().for_clinic(clinic).filter(_unread_for(user)).count()
 
 
-MESSAGE_FIELDS = (
-    "id", "conversation_id", "kind", "from_reporter", "sender_key_id", "iv", "cipher",
-    "signature", "recipients", "created_at", "wrap",
-)  # fmt: skip
-
-
-def message_rows(messages: QuerySet, key_id: str, *, limit: int | None = None) -> list[dict]:
-    """Messages as the browser reads them, each with the wrap for `key_id` (or none)."""
-    my_wrap = Wrap.objects.filter(message=OuterRef("pk"), recipient_key_id=key_id)
+def sealed_rows(
+    messages: QuerySet,
+    *,
+    wrap_model: type[SealedWrap],
+    key_id: str,
+    thread_field: str,
+    outside_field: str,
+    limit: int | None = None,
+    extra: tuple[str, ...] = (),
+) -> list[dict]:
+    """Messages of either channel as the browser reads them (docs/chat-protocol.md), each with
+    the wrap for `key_id` (or none): the one shape both channels' pages open. The thread's id
+    is `{thread_field}_id`, the outside party's flag `outside_field`; `extra` columns are
+    passed through as they are."""
+    my_wrap = wrap_model.objects.filter(message=OuterRef("pk"), recipient_key_id=key_id)
+    fields = (
+        "id", f"{thread_field}_id", "kind", outside_field, "sender_key_id", "iv", "cipher",
+        "signature", "recipients", "created_at", "wrap", *extra,
+    )  # fmt: skip
     rows = (
         messages.live()
         .annotate(wrap=Subquery(my_wrap.values("sealed")[:1]))
         .order_by("created_at", "pk")
-        .values(*MESSAGE_FIELDS)
+        .values(*fields)
     )
     if limit is not None:
         rows = rows[:limit]
     return [
         {
             "id": str(row["id"]),
-            "conversation_id": str(row["conversation_id"]),
+            f"{thread_field}_id": str(row[f"{thread_field}_id"]),
             "kind": row["kind"],
-            "from_reporter": row["from_reporter"],
+            outside_field: row[outside_field],
             "sender_key_id": row["sender_key_id"],
             "iv": b64(row["iv"]),
             "cipher": b64(row["cipher"]),
             "signature": b64(row["signature"]),
             "recipients": row["recipients"].split(","),
             "created_at": row["created_at"].isoformat(),
-            # The shape the clients open (docs/chat-protocol.md): only the reader's own wrap.
+            # Only the reader's own wrap.
             "wraps": {key_id: b64(row["wrap"])} if row["wrap"] is not None else {},
+            **{name: row[name] for name in extra},
         }
         for row in rows
     ]
+
+
+def message_rows(messages: QuerySet, key_id: str, *, limit: int | None = None) -> list[dict]:
+    """Counsellor-chat messages as the browser reads them."""
+    return sealed_rows(
+        messages,
+        wrap_model=Wrap,
+        key_id=key_id,
+        thread_field="conversation",
+        outside_field="from_reporter",
+        limit=limit,
+    )
 
 
 def conversation_messages(
