@@ -177,7 +177,7 @@ def test_only_current_team_keys_of_the_records_clinic_may_read(
 
 def test_a_message_must_reach_the_patient_and_someone_in_the_team(team, alice, adam, paul):
     keys = team["keys"]
-    with pytest.raises(payloads.Refused, match="patient"):
+    with pytest.raises(payloads.Refused, match="patiënt"):
         send(team["thread"], keys[alice], [keys[alice], keys[adam]], from_patient=False)
     with pytest.raises(payloads.Refused) as refused:
         send(team["thread"], keys[paul], [keys[paul]], from_patient=True)

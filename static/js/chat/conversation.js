@@ -117,7 +117,7 @@ async function trustCounsellor(directory) {
 let seenDirectory = null;
 
 async function trustReporter(data) {
-  const directory = JSON.stringify([data.clinic_key, data.counsellors]);
+  const directory = JSON.stringify([data.clinic_key, data.staff]);
   if (directory === seenDirectory) return;
   seenDirectory = directory;
   const clinicKey = data.clinic_key;

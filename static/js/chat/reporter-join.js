@@ -32,7 +32,7 @@ async function lookUp() {
   const input = codeForm.querySelector("input");
   try {
     const found = await api(withParam(root.dataset.apiCode, "code", input.value.trim()));
-    if (!found.clinic_key || !found.counsellors?.length) {
+    if (!found.clinic_key || !found.staff?.length) {
       say(error, texts.noCounsellor);
       return;
     }
