@@ -5,7 +5,7 @@ it see: public keys, key ids, sealed private keys it cannot open, ciphertext, wr
 and timestamps. No body, nickname, file name or profile is ever stored in any readable form.
 
 Both channels store one message format (`SealedMessage`, `SealedWrap`): the same columns, the
-same checks (messaging.services) and the same browser code open them. Each channel has tables
+same checks (messaging.sealed) and the same browser code open them. Each channel has tables
 of its own: their periods differ, and a professional's query can never reach a reporter's row.
 
 Every row that carries someone's words has an `expires_at` set from the database clock when it
@@ -82,8 +82,9 @@ class ClinicChatKey(ClinicOwnedModel):
 
 
 class ChatKey(models.Model):
-    """A staff member's key set (one per account, whichever clinics they work in). The private
-    keys are sealed under the chat passphrase and under the printed recovery key."""
+    """A person's key set (one per account, whichever clinics they work in, as staff or as a
+    patient). The private keys are sealed under the chat passphrase and under the printed
+    recovery key. A staff key set is trusted by others once its clinic certified it."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_key"

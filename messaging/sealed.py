@@ -14,7 +14,6 @@ read, so it enforces what it can before a row is written:
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,13 +34,9 @@ class Sender:
     from_reporter: bool  # the outside party: the reporter, or in a clinic thread the patient
 
 
-def retention(model: type[Model]) -> datetime.timedelta:
-    return declaration_for(model).retention
-
-
 def expires_from_now(model: type[Model]) -> CombinedExpression:
     """Now() + the period declared for `model`, evaluated by the database when it is written."""
-    return Now() + Value(retention(model), output_field=DurationField())
+    return Now() + Value(declaration_for(model).retention, output_field=DurationField())
 
 
 @dataclass(frozen=True)

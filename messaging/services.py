@@ -21,7 +21,6 @@ import uuid
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,14 +50,6 @@ from messaging.sealed import Sender
 # Join codes: no 0/O, 1/I/L, so a code read off a poster is typed right; 31^10 codes.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
-
-
-def retention() -> datetime.timedelta:
-    return sealed.retention(Message)
-
-
-def _expires_from_now() -> CombinedExpression:
-    return sealed.expires_from_now(Message)
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -231,7 +222,7 @@ def conversation_join(
                 reporter_sig_public=key.sig_public,
                 recovery_lookup=recovery_lookup,
                 sealed_private=key.sealed["recovery"],
-                expires_at=_expires_from_now(),
+                expires_at=sealed.expires_from_now(Message),
             )
             _count_usage(join_code.clinic_id, join_code.pk, started=1)
     except IntegrityError as exc:
@@ -313,7 +304,7 @@ def _conversation_touch(conversation: Conversation, sender: Sender) -> None:
     closed conversation and counts the reporter active this month (once)."""
     changes = {
         "last_message_at": Now(),
-        "expires_at": Greatest(F("expires_at"), _expires_from_now()),
+        "expires_at": Greatest(F("expires_at"), sealed.expires_from_now(Message)),
     }
     if sender.from_reporter:
         changes["status"] = ConversationStatus.OPEN
