@@ -6,7 +6,9 @@ Invariants:
   (verify_login) cannot drag models into a crypto check, and tests need no database.
 - Every signed, hashed or authenticated string is built exactly as crypto.js builds it.
 - open_message raises the one VerificationError for any failure, and returns text only after
-  the signature, the wrap, the body's tag and the padding have all been checked.
+  the signature, the wrap, the body's tag and the padding have all been checked;
+  open_attachment returns a file only after those checks and the file's own (the signed body's
+  hash of it, its tag under the file AAD).
 - open_private refuses weak key-derivation parameters before deriving anything (check 6).
 - verify_login is what authenticates a reporter: it accepts only exact lengths and canonical
   values, and answers False rather than raising for anything malformed.
@@ -43,6 +45,9 @@ MAX_ITERATIONS = 10_000_000  # a server must not make a client derive for minute
 PAD_BLOCK = 256
 MAX_CIPHER_BYTES = 65_536  # the AES-GCM output: padded text and its 16-byte tag
 MAX_RECIPIENTS = 50
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # plain bytes of a clinic message's one file
+MAX_FILE_NAME = 255  # code points
+TAG_BYTES = 16
 PUBLIC_KEY_BYTES = 65
 SIGNATURE_BYTES = 64
 IV_BYTES = 12
@@ -69,6 +74,10 @@ class WeakKdfError(ValueError):
 
 class MessageTooLongError(ValueError):
     """A message whose cipher would exceed MAX_CIPHER_BYTES."""
+
+
+class AttachmentTooLargeError(ValueError):
+    """A file of more than MAX_ATTACHMENT_BYTES plain bytes."""
 
 
 # --- encodings ----------------------------------------------------------------------------
@@ -395,6 +404,61 @@ def _wrap_to(content_key: bytes, conversation_id: str, message_id: str, to: Reci
     return b64(SUITE.encrypt(content_key, load_public(to.kem_public), info=info))
 
 
+def _check_file_name(name: object) -> str:
+    """1 to 255 code points that have a UTF-8 form (no lone surrogates), as crypto.js checks;
+    otherwise the sender's name as given, to be shown as text only."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_FILE_NAME:
+        raise ValueError(f"a file name is 1 to {MAX_FILE_NAME} characters")
+    name.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    return name
+
+
+def _check_file(kind: str, file: tuple[str, bytes]) -> None:
+    """Refused before anything is encrypted."""
+    name, data = file
+    if kind != "body":
+        raise ValueError("only a body carries a file")
+    if not isinstance(data, bytes):
+        raise TypeError("file bytes expected")
+    _check_file_name(name)
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise AttachmentTooLargeError(f"a file has at most {MAX_ATTACHMENT_BYTES} bytes")
+
+
+def _seal_file(
+    content_key: bytes,
+    file: tuple[str, bytes],
+    conversation_id: str,
+    message_id: str,
+    sender_key_id: str,
+) -> tuple[dict[str, Any], bytes]:
+    """The body's `attachment` member and the file's cipher: under the message's content key,
+    with the body's AAD but kind "file" (never a row's kind); the member names the cipher's hash
+    and is signed with the body, so the two cannot be split."""
+    name, data = file
+    iv = os.urandom(IV_BYTES)
+    aad = _aad("file", conversation_id, message_id, sender_key_id)
+    cipher = AESGCM(content_key).encrypt(iv, data, aad.encode())
+    sha256 = hashlib.sha256(cipher).digest()
+    return {"name": name, "size": len(data), "iv": b64(iv), "sha256": b64(sha256)}, cipher
+
+
+def _check_attachment(plain: dict[str, Any], kind: str) -> None:
+    """The body's `attachment` member as the protocol defines it, or VerificationError."""
+    member = plain["attachment"]
+    if (
+        kind != "body"
+        or not isinstance(member, dict)
+        or set(member) != {"name", "size", "iv", "sha256"}
+        or type(member["size"]) is not int
+        or not 0 <= member["size"] <= MAX_ATTACHMENT_BYTES
+    ):
+        raise VerificationError("bad attachment")
+    _check_file_name(member["name"])
+    unb64(member["iv"], IV_BYTES)
+    unb64(member["sha256"], 32)
+
+
 def seal_message(
     *,
     conversation_id: str,
@@ -403,7 +467,11 @@ def seal_message(
     sender: KeySet,
     plain: dict[str, Any],
     recipients: list[Recipient],
+    file: tuple[str, bytes] | None = None,
 ) -> dict[str, Any]:
+    """A row to store. With `file` (name, plain bytes; clinic messages, kind body only) the
+    body gets its `attachment` member and the row an extra "attachment" key holding the file's
+    cipher, which the caller pops before the JSON (it is uploaded as a file of its own)."""
     message_id = str(uuid.uuid4()) if message_id is None else _check_uuid(message_id)
     _check_uuid(conversation_id)
     if kind not in KINDS:
@@ -412,14 +480,25 @@ def seal_message(
     ids = sorted(by_id)
     if not 0 < len(ids) <= MAX_RECIPIENTS:
         raise ValueError(f"1 to {MAX_RECIPIENTS} recipients")
+    if "attachment" in plain:  # the member is written here, from the file encrypted here
+        raise ValueError("plain['attachment'] is reserved")
+    if file is not None:
+        _check_file(kind, file)
+    content_key = os.urandom(CONTENT_KEY_BYTES)
+    file_cipher = None
+    if file is not None:
+        member, file_cipher = _seal_file(
+            content_key, file, conversation_id, message_id, sender.key_id
+        )
+        plain = {**plain, "attachment": member}
     padded = pad(json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode())
-    if len(padded) + 16 > MAX_CIPHER_BYTES:
+    if len(padded) + TAG_BYTES > MAX_CIPHER_BYTES:
         raise MessageTooLongError("message too long")
-    content_key, iv = os.urandom(CONTENT_KEY_BYTES), os.urandom(IV_BYTES)
+    iv = os.urandom(IV_BYTES)
     aad = _aad(kind, conversation_id, message_id, sender.key_id)
     cipher = AESGCM(content_key).encrypt(iv, padded, aad.encode())
     wraps = {i: _wrap_to(content_key, conversation_id, message_id, by_id[i]) for i in ids}
-    return {
+    row = {
         "id": message_id,
         "kind": kind,
         "sender_key_id": sender.key_id,
@@ -429,6 +508,9 @@ def seal_message(
         "recipients": ids,
         "wraps": wraps,
     }
+    if file_cipher is not None:
+        row["attachment"] = file_cipher
+    return row
 
 
 def _open_key_and_body(
@@ -459,38 +541,79 @@ def _check_row(conversation_id: str, row: dict[str, Any]) -> None:
         raise VerificationError("bad kind")
 
 
+def _open_verified(
+    conversation_id: str, row: dict[str, Any], me: KeySet, sender: PublicKeySet
+) -> tuple[dict[str, Any], bytes]:
+    """Every check of a received row (checks 3 and 4): the plain message and its content key.
+    Any exception means refusal; the public callers make it one VerificationError."""
+    _check_row(conversation_id, row)
+    if sender.key_id != row["sender_key_id"]:
+        raise VerificationError("sender key mismatch")
+    recipients = row["recipients"]
+    if (
+        not isinstance(recipients, list)
+        or not 0 < len(recipients) <= MAX_RECIPIENTS
+        or [_check_key_id(r) for r in recipients] != sorted(set(recipients))
+    ):
+        raise VerificationError("bad recipients")
+    iv, cipher = unb64(row["iv"], IV_BYTES), unb64(row["cipher"])
+    if len(cipher) > MAX_CIPHER_BYTES:
+        raise VerificationError("too long")
+    aad = _aad(row["kind"], conversation_id, row["id"], row["sender_key_id"])
+    signature = unb64(row["signature"], SIGNATURE_BYTES)
+    if not verify(sender.sig_public, signature, _signed(aad, iv, cipher, recipients)):
+        raise VerificationError("bad signature")
+    content_key, padded = _open_key_and_body(conversation_id, row, me)
+    plain = json.loads(unpad(padded).decode("utf-8"))
+    if not isinstance(plain, dict) or plain.get("v") != 1:
+        raise VerificationError("bad message")
+    if "attachment" in plain:
+        _check_attachment(plain, row["kind"])
+    return plain, content_key
+
+
 def open_message(
     *, conversation_id: str, row: dict[str, Any], me: KeySet, sender: PublicKeySet
 ) -> dict[str, Any]:
     """The plain message, or VerificationError. `sender` is the key set the caller trusts to
-    write in this conversation; its key id is recomputed and must be the row's."""
+    write in this conversation; its key id is recomputed and must be the row's. A clinic
+    message's `attachment` member comes back checked for form only; the file is
+    open_attachment's."""
     try:
-        _check_row(conversation_id, row)
-        if sender.key_id != row["sender_key_id"]:
-            raise VerificationError("sender key mismatch")
-        recipients = row["recipients"]
-        if (
-            not isinstance(recipients, list)
-            or not 0 < len(recipients) <= MAX_RECIPIENTS
-            or [_check_key_id(r) for r in recipients] != sorted(set(recipients))
-        ):
-            raise VerificationError("bad recipients")
-        iv, cipher = unb64(row["iv"], IV_BYTES), unb64(row["cipher"])
-        if len(cipher) > MAX_CIPHER_BYTES:
-            raise VerificationError("too long")
-        aad = _aad(row["kind"], conversation_id, row["id"], row["sender_key_id"])
-        signature = unb64(row["signature"], SIGNATURE_BYTES)
-        if not verify(sender.sig_public, signature, _signed(aad, iv, cipher, recipients)):
-            raise VerificationError("bad signature")
-        _, padded = _open_key_and_body(conversation_id, row, me)
-        plain = json.loads(unpad(padded).decode("utf-8"))
-        if not isinstance(plain, dict) or plain.get("v") != 1:
-            raise VerificationError("bad message")
-        return plain
+        return _open_verified(conversation_id, row, me, sender)[0]
     except VerificationError:
         raise
     except Exception as error:  # any malformed row is the same refusal, never partial text
         raise VerificationError("cannot be verified") from error
+
+
+def open_attachment(
+    *,
+    conversation_id: str,
+    row: dict[str, Any],
+    me: KeySet,
+    sender: PublicKeySet,
+    file_cipher: bytes,
+) -> tuple[str, bytes]:
+    """A clinic message's file as (name, plain bytes), or VerificationError: the row verified
+    as open_message verifies it, then `file_cipher` must be the one the signed body names by
+    hash and its tag must hold under this message's key and the file AAD."""
+    try:
+        plain, content_key = _open_verified(conversation_id, row, me, sender)
+        if "attachment" not in plain:
+            raise VerificationError("no attachment")
+        member = plain["attachment"]
+        if not isinstance(file_cipher, bytes) or len(file_cipher) != member["size"] + TAG_BYTES:
+            raise VerificationError("bad file length")
+        if hashlib.sha256(file_cipher).digest() != unb64(member["sha256"]):
+            raise VerificationError("another file")
+        aad = _aad("file", conversation_id, row["id"], row["sender_key_id"])
+        data = AESGCM(content_key).decrypt(unb64(member["iv"]), file_cipher, aad.encode())
+    except VerificationError:
+        raise
+    except Exception as error:
+        raise VerificationError("cannot be verified") from error
+    return member["name"], data
 
 
 def rewrap(

@@ -105,6 +105,11 @@ PURPOSE_ROLES = {
     Purpose.TEAM: (Role.PROFESSIONAL, Role.CLINIC_ADMIN),
 }
 
+# The purpose a certificate gets is decided by the holder's role in this clinic, never by what
+# the browser posts: a counsellor's key is certified for the counsellor chat, a professional's
+# or an admin's for clinic messages (models.PURPOSE_ROLES).
+ROLE_PURPOSE = {role: purpose for purpose, roles in PURPOSE_ROLES.items() for role in roles}
+
 
 class CertificateQuerySet(ClinicQuerySet):
     def valid(self) -> CertificateQuerySet:

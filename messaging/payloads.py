@@ -191,6 +191,18 @@ def message(data: dict) -> MessageIn:
     )
 
 
+MAX_REWRAPS = 1000
+
+
+def rewraps(data: dict) -> tuple[str, dict[uuid.UUID, bytes]]:
+    """A re-wrap's recipient key id and its wraps by message id."""
+    recipient = key_id(data, "recipient_key_id")
+    wraps = data.get("wraps")
+    if not isinstance(wraps, dict) or len(wraps) > MAX_REWRAPS:
+        raise Refused(_("wraps must map message ids to wraps."))
+    return recipient, {an_uuid({"id": k}, "id"): binary(wraps, k, size=WRAP_BYTES) for k in wraps}
+
+
 Raw = bytes | memoryview  # a binary column as the database returns it
 
 

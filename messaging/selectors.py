@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from clinics.models import Clinic, User
+from clinics.models import Clinic, Membership, User
 from messaging.models import (
+    ROLE_PURPOSE,
     Certificate,
     ChatKey,
     ClinicChatKey,
@@ -68,11 +70,14 @@ def staff_key_of(user: User) -> ChatKey | None:
     return ChatKey.objects.filter(user=user).first()
 
 
-def is_certified(clinic: Clinic, staff_key: ChatKey | None) -> bool:
+def is_certified(
+    clinic: Clinic, staff_key: ChatKey | None, purpose: Purpose = Purpose.COUNSELLOR
+) -> bool:
+    """Whether the key may receive the purpose's channel's messages in the clinic now."""
     return (
         staff_key is not None
         and Certificate.objects.for_clinic(clinic)
-        .counsellors()
+        .current(purpose)
         .filter(staff_key=staff_key)
         .exists()
     )
@@ -238,18 +243,35 @@ def live_conversation(clinic: Clinic, conversation_id: uuid.UUID) -> Conversatio
 def rewrap_pending(clinic: Clinic, *, my_key_id: str, limit: int = 200) -> dict:
     """Live messages of the clinic that this counsellor can open but a certified counsellor key
     cannot yet: the work a counsellor's browser does for a colleague who joined later."""
-    directory = key_directory(clinic)
-    certified = [c["key_id"] for c in directory["staff"] if c["key_id"] != my_key_id]
+    return rewrap_work(
+        directory=key_directory(clinic),
+        my_key_id=my_key_id,
+        messages=Message.objects.filter(conversation__clinic=clinic),
+        wrap_model=Wrap,
+        rows=lambda missing: message_rows(missing, my_key_id, limit=limit),
+    )
+
+
+def rewrap_work(
+    *,
+    directory: dict,
+    my_key_id: str,
+    messages: QuerySet,
+    wrap_model: type[SealedWrap],
+    rows: Callable[[QuerySet], list[dict]],
+) -> dict:
+    """For each other key of a channel's directory, the `messages` wrapped to mine but not yet
+    to it (as `rows` shapes them): re-wrap, the same for both channels."""
     work = []
-    for key_id in certified:
-        missing = (
-            Message.objects.filter(conversation__clinic=clinic)
-            .filter(Exists(Wrap.objects.filter(message=OuterRef("pk"), recipient_key_id=my_key_id)))
-            .exclude(Exists(Wrap.objects.filter(message=OuterRef("pk"), recipient_key_id=key_id)))
-        )
-        rows = message_rows(missing, my_key_id, limit=limit)
-        if rows:
-            work.append({"recipient_key_id": key_id, "messages": rows})
+    for candidate in directory["staff"]:
+        key_id = candidate["key_id"]
+        if key_id == my_key_id:
+            continue
+        mine = wrap_model.objects.filter(message=OuterRef("pk"), recipient_key_id=my_key_id)
+        theirs = wrap_model.objects.filter(message=OuterRef("pk"), recipient_key_id=key_id)
+        found = rows(messages.filter(Exists(mine)).exclude(Exists(theirs)))
+        if found:
+            work.append({"recipient_key_id": key_id, "messages": found})
     return {"directory": directory, "work": work}
 
 
@@ -302,3 +324,43 @@ def organisations(clinic: Clinic) -> QuerySet:
 
 def conversation_status_choices() -> list[tuple[str, str]]:
     return list(ConversationStatus.choices)
+
+
+@dataclass(frozen=True)
+class StaffKeyRow:
+    """A member of the clinic whose role has a purpose, their key set (if any) and its
+    certificate for that purpose (if any, revoked or not)."""
+
+    user: User
+    purpose: Purpose
+    staff_key: ChatKey | None
+    certificate: Certificate | None
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.staff_key is not None and (
+            self.certificate is None or self.certificate.revoked_at is not None
+        )
+
+
+def staff_key_rows(clinic: Clinic) -> list[StaffKeyRow]:
+    """Two queries whatever the size of the staff: the active members in a role that has a
+    purpose (with their key sets), and the clinic's certificates."""
+    members = (
+        Membership.objects.active()
+        .for_clinic(clinic)
+        .filter(role__in=list(ROLE_PURPOSE))
+        .select_related("user", "user__chat_key")
+        .order_by("user__display_name", "user__email")
+    )
+    certificates = {
+        (c.staff_key_id, c.purpose): c
+        for c in Certificate.objects.for_clinic(clinic).only("staff_key", "purpose", "revoked_at")
+    }
+    rows = []
+    for membership in members:
+        purpose = ROLE_PURPOSE[membership.role]
+        staff_key = getattr(membership.user, "chat_key", None)
+        certificate = certificates.get((staff_key.pk, purpose)) if staff_key else None
+        rows.append(StaffKeyRow(membership.user, purpose, staff_key, certificate))
+    return rows

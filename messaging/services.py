@@ -123,9 +123,12 @@ def certificate_issue(
             else _("Only a professional or an admin of this clinic can be certified."),
             409,
         )
-    if not crypto.verify_certificate(
-        bytes(clinic_key.sig_public), clinic_key.key_id, staff_key.key_id, purpose, signature
-    ):
+    if not _certifies(clinic_key, staff_key, purpose, signature):
+        if any(_certifies(clinic_key, staff_key, p, signature) for p in Purpose if p != purpose):
+            raise Refused(
+                _("The certificate is signed for another purpose than this key's (%(purpose)s).")
+                % {"purpose": Purpose(purpose).label}
+            )
         raise Refused(_("The certificate's signature is not valid."))
     certificate, _created = Certificate.objects.update_or_create(
         clinic=clinic,
@@ -140,6 +143,14 @@ def certificate_issue(
         },
     )
     return certificate
+
+
+def _certifies(
+    clinic_key: ClinicChatKey, staff_key: ChatKey, purpose: str, signature: bytes
+) -> bool:
+    return crypto.verify_certificate(
+        bytes(clinic_key.sig_public), clinic_key.key_id, staff_key.key_id, purpose, signature
+    )
 
 
 def certificate_revoke(*, certificate: Certificate) -> Certificate:

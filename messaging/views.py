@@ -5,8 +5,9 @@ browser does all encryption (static/js/e2ee/crypto.js) and talks to the JSON end
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages as flash
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,12 +19,14 @@ from clinics.models import Membership, Role
 from clinics.tenancy import get_for_clinic_or_404
 from messaging import payloads, selectors, services
 from messaging.http import json_endpoint
+from messaging.key_views import key_api, key_page
 from messaging.models import (
+    ROLE_PURPOSE,
     Certificate,
-    ChatKey,
     ClinicChatKey,
     ConversationStatus,
     Organisation,
+    Purpose,
 )
 from messaging.sealed import Sender
 from portal.http import posted_data
@@ -113,41 +116,22 @@ def conversation_status(request: HttpRequest, conversation_id: str) -> HttpRespo
 def key(request: HttpRequest) -> HttpResponse:
     """Set up the chat key once (passphrase and recovery key, in the browser), or unlock it on
     this device, or lock the device."""
-    staff_key = selectors.staff_key_of(request.user)
-    return render(
+    return key_page(
         request,
-        "messaging/key.html",
-        {
-            "staff_key": staff_key,
-            "is_certified": selectors.is_certified(request.clinic, staff_key),
+        channel="counsellor",
+        urls={
+            "api_key": reverse("messaging:api_key"),
+            "next": reverse("messaging:inbox"),
+            "api_directory": reverse("messaging:api_directory"),
         },
+        is_certified=selectors.is_certified(request.clinic, selectors.staff_key_of(request.user)),
     )
 
 
 @json_endpoint
 @counsellor_only
 def api_key(request: HttpRequest) -> HttpResponse:
-    """GET: my key set (public keys, sealed private copies). POST: set it up, or with
-    `replace` start over with a new one."""
-    if request.method == "POST":
-        data = payloads.json_of(request)
-        key_set = payloads.key_set(data)
-        if data.get("replace") is True:
-            staff_key = services.staff_key_replace(user=request.user, key=key_set)
-        else:
-            staff_key = services.staff_key_set_up(user=request.user, key=key_set)
-        return JsonResponse(_staff_key_json(staff_key), status=201)
-    staff_key = selectors.staff_key_of(request.user)
-    if staff_key is None:
-        return JsonResponse({"error": _("You have no chat key yet.")}, status=404)
-    return JsonResponse(_staff_key_json(staff_key))
-
-
-def _staff_key_json(staff_key: ChatKey) -> dict:
-    return {
-        **payloads.public_keys(staff_key.key_id, staff_key.kem_public, staff_key.sig_public),
-        "sealed_private": staff_key.sealed_private,
-    }
+    return key_api(request)
 
 
 @json_endpoint
@@ -237,15 +221,7 @@ def api_rewrap(request: HttpRequest) -> HttpResponse:
     if staff_key is None or not selectors.is_certified(request.clinic, staff_key):
         raise payloads.Refused(_("Your chat key is not certified by the clinic yet."), 403)
     if request.method == "POST":
-        data = payloads.json_of(request)
-        recipient = payloads.key_id(data, "recipient_key_id")
-        wraps = data.get("wraps")
-        if not isinstance(wraps, dict) or len(wraps) > 1000:
-            raise payloads.Refused(_("wraps must map message ids to wraps."))
-        parsed = {
-            payloads.an_uuid({"id": k}, "id"): payloads.binary(wraps, k, size=payloads.WRAP_BYTES)
-            for k in wraps
-        }
+        recipient, parsed = payloads.rewraps(payloads.json_of(request))
         added = services.wraps_add(clinic=request.clinic, wraps=parsed, recipient_key_id=recipient)
         return JsonResponse({"added": added})
     return JsonResponse(selectors.rewrap_pending(request.clinic, my_key_id=staff_key.key_id))
@@ -254,34 +230,43 @@ def api_rewrap(request: HttpRequest) -> HttpResponse:
 # --- the clinic admin ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class KeySection:
+    purpose: Purpose
+    title: str
+    person: str
+    empty: str
+    rows: list[selectors.StaffKeyRow]
+
+
 @admin_only
 def chat_admin(request: HttpRequest) -> HttpResponse:
-    """The clinic's chat key and the counsellors' keys to certify or revoke."""
-    clinic = request.clinic
-    counsellors = (
-        Membership.objects.active()
-        .for_clinic(clinic)
-        .filter(role=Role.COUNSELLOR)
-        .select_related("user", "user__chat_key")
-        .order_by("user__display_name", "user__email")
-    )
-    certificates = {
-        c.staff_key_id: c for c in Certificate.objects.for_clinic(clinic).select_related()
-    }
-    rows = []
-    for membership in counsellors:
-        staff_key = getattr(membership.user, "chat_key", None)
-        rows.append(
-            {
-                "user": membership.user,
-                "staff_key": staff_key,
-                "certificate": certificates.get(staff_key.pk) if staff_key else None,
-            }
-        )
+    """The clinic's chat key, and the keys to certify or revoke: counsellors' for the
+    counsellor chat, professionals' and admins' for clinic messages."""
+    rows = selectors.staff_key_rows(request.clinic)
+    sections = [
+        KeySection(
+            Purpose.COUNSELLOR,
+            _("Counsellors"),
+            _("Counsellor"),
+            _("The clinic has no counsellors yet."),
+            [r for r in rows if r.purpose == Purpose.COUNSELLOR],
+        ),
+        KeySection(
+            Purpose.TEAM,
+            _("Clinic team (messages with patients)"),
+            _("Team member"),
+            _("The clinic has no professionals or admins yet."),
+            [r for r in rows if r.purpose == Purpose.TEAM],
+        ),
+    ]
     return render(
         request,
         "messaging/chat_admin.html",
-        {"clinic_key": ClinicChatKey.objects.for_clinic(clinic).first(), "rows": rows},
+        {
+            "clinic_key": ClinicChatKey.objects.for_clinic(request.clinic).first(),
+            "sections": sections,
+        },
     )
 
 
@@ -312,45 +297,48 @@ def api_clinic_key(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_only
 def api_certify(request: HttpRequest, staff_key_id: int) -> HttpResponse:
-    staff_key = ChatKey.objects.filter(
-        pk=staff_key_id,
-        user__memberships__clinic=request.clinic,
-        user__memberships__role=Role.COUNSELLOR,
-    ).first()
-    if staff_key is None:
-        raise payloads.Refused(_("No such counsellor key."), 404)
+    """Store the clinic key's signature over a staff key set, for the purpose of its holder's
+    role here (certificate_issue checks the signature for exactly that purpose)."""
+    membership = (
+        Membership.objects.active()
+        .for_clinic(request.clinic)
+        .filter(role__in=list(ROLE_PURPOSE), user__chat_key__pk=staff_key_id)
+        .select_related("user__chat_key")
+        .first()
+    )
+    if membership is None:
+        raise payloads.Refused(_("This clinic's staff has no such key."), 404)
+    staff_key = membership.user.chat_key
     signature = payloads.binary(
         payloads.json_of(request), "certificate", size=payloads.SIGNATURE_BYTES
     )
-    services.certificate_issue(
-        clinic=request.clinic, actor=request.user, staff_key=staff_key, signature=signature
+    certificate = services.certificate_issue(
+        clinic=request.clinic,
+        actor=request.user,
+        staff_key=staff_key,
+        signature=signature,
+        purpose=ROLE_PURPOSE[membership.role],
     )
-    return JsonResponse({"certified": staff_key.key_id}, status=201)
+    return JsonResponse({"certified": staff_key.key_id, "purpose": certificate.purpose}, status=201)
 
 
 @json_endpoint
 @admin_only
 def api_certify_list(request: HttpRequest) -> HttpResponse:
-    """Counsellor keys waiting for a certificate (public keys, so the browser signs their id)."""
-    certified = (
-        Certificate.objects.for_clinic(request.clinic)
-        .counsellors()
-        .filter(staff_key=OuterRef("pk"))
-    )
-    waiting = (
-        ChatKey.objects.filter(
-            user__memberships__clinic=request.clinic,
-            user__memberships__role=Role.COUNSELLOR,
-            user__memberships__is_active=True,
-        )
-        .exclude(Exists(certified))
-        .distinct()
-    )
+    """Keys waiting for a certificate, each with the purpose to sign for (its holder's role)
+    and its public keys, so the browser checks the key id before it signs."""
     return JsonResponse(
         {
             "keys": [
-                {"id": k.pk, **payloads.public_keys(k.key_id, k.kem_public, k.sig_public)}
-                for k in waiting
+                {
+                    "id": row.staff_key.pk,
+                    "purpose": row.purpose,
+                    **payloads.public_keys(
+                        row.staff_key.key_id, row.staff_key.kem_public, row.staff_key.sig_public
+                    ),
+                }
+                for row in selectors.staff_key_rows(request.clinic)
+                if row.is_waiting
             ]
         }
     )
@@ -361,7 +349,12 @@ def api_certify_list(request: HttpRequest) -> HttpResponse:
 def certificate_revoke(request: HttpRequest, certificate_id: int) -> HttpResponse:
     certificate = get_for_clinic_or_404(Certificate, request.clinic, pk=certificate_id)
     services.certificate_revoke(certificate=certificate)
-    flash.success(request, _("The counsellor's key is revoked: it gets no new messages."))
+    flash.success(
+        request,
+        _("The counsellor's key is revoked: it gets no new messages.")
+        if certificate.purpose == Purpose.COUNSELLOR
+        else _("The team member's key is revoked: it gets no new clinic messages."),
+    )
     return redirect("messaging:chat_admin")
 
 

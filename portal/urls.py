@@ -15,6 +15,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("counsellor/", include("messaging.urls")),
     path("m/", include("messaging.reporter_urls")),
+    path("messages/", include("messaging.thread_urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,6 +252,125 @@ def test_tampered_rows_are_refused_in_the_browser(page) -> None:
     outcomes = {
         name: _browser_open(page, bad_row, "counsellor", sender.public, conversation_id)
         for name, (bad_row, conversation_id) in tampered.items()
+    }
+    assert outcomes == {name: {"error": "VerificationError"} for name in tampered}
+
+
+THREAD = "7c2e4a6b-8d0f-4b1c-9e3a-5f7d9b1c3e5a"  # a clinic thread, in the conversation's place
+
+_BROWSER_OPEN_FILE = """async ({row, me, sender, conversationId, fileCipher}) => {
+  try {
+    const {name, bytes, plain} = await e2ee.openAttachment(
+      {conversationId, row, me: keys[me], sender, fileCipher: e2ee.unb64(fileCipher)});
+    return {name, bytes: e2ee.b64(bytes), body: plain.body};
+  } catch (error) {
+    return {error: error.name};
+  }
+}"""
+
+
+def _browser_open_file(page, row, file_cipher: bytes, me, sender, thread=THREAD) -> dict:
+    return page.evaluate(
+        _BROWSER_OPEN_FILE,
+        {
+            "row": row,
+            "me": me,
+            "sender": {"kemPublic": _b64(sender.kem_public), "sigPublic": _b64(sender.sig_public)},
+            "conversationId": thread,
+            "fileCipher": _b64(file_cipher),
+        },
+    )
+
+
+def test_attachments_interoperate_between_browser_and_python(page) -> None:
+    """Check 2 for clinic messages' files: a file sealed by crypto.js (its cipher apart from
+    the JSON fields) opens in Python with its name and bytes, and the reverse; the browser
+    refuses a file over 10 MiB before encrypting, and a note with a file."""
+    page, _ = page
+    patient = _browser_key(page, "patient")
+    professional = crypto.generate_key_set()
+    data = os.urandom(1024 * 1024)
+    sealed = page.evaluate(
+        """async ({conversationId, professional, data}) => {
+          const seal = (kind, bytes) => e2ee.sealMessage({
+            conversationId, kind, sender: keys.patient, plain: {v: 1, body: "Mijn foto"},
+            recipients: [keys.patient, professional], file: {name: "foto 1 ✓.jpg", bytes}});
+          const row = await seal("body", e2ee.unb64(data));
+          const refused = [];
+          for (const [kind, size] of [["body", e2ee.MAX_ATTACHMENT_BYTES + 1], ["note", 1]]) {
+            try { await seal(kind, new Uint8Array(size)); refused.push("sealed"); }
+            catch (error) { refused.push(error.name); }
+          }
+          return {row: JSON.parse(JSON.stringify(row)), fileCipher: e2ee.b64(row.attachment),
+                  refused, max: e2ee.MAX_ATTACHMENT_BYTES};
+        }""",
+        {
+            "conversationId": THREAD,
+            "professional": {
+                "keyId": professional.key_id,
+                "kemPublic": _b64(professional.kem_public),
+            },
+            "data": _b64(data),
+        },
+    )
+    row, file_cipher = sealed["row"], base64.b64decode(sealed["fileCipher"])
+    assert "attachment" not in row  # only the file part carries it
+    assert len(file_cipher) == len(data) + 16
+    assert crypto.open_attachment(
+        conversation_id=THREAD, row=row, me=professional, sender=patient, file_cipher=file_cipher
+    ) == ("foto 1 ✓.jpg", data)
+    assert sealed["refused"] == ["AttachmentTooLargeError", "TypeError"]
+    assert sealed["max"] == crypto.MAX_ATTACHMENT_BYTES == 10_485_760
+
+    reply = crypto.seal_message(
+        conversation_id=THREAD,
+        kind="body",
+        sender=professional,
+        plain={"v": 1, "body": "Uw verslag"},
+        recipients=[Recipient(patient.key_id, patient.kem_public), _to(professional)],
+        file=("verslag.pdf", data[:500_000]),
+    )
+    reply_file = reply.pop("attachment")
+    assert _browser_open_file(page, reply, reply_file, "patient", professional.public) == {
+        "name": "verslag.pdf",
+        "bytes": _b64(data[:500_000]),
+        "body": "Uw verslag",
+    }
+
+
+def test_tampered_attachments_are_refused_in_the_browser(page) -> None:
+    """A file with a changed byte, cut short, of another message of the thread, or opened
+    under another thread: VerificationError, never bytes."""
+    page, _ = page
+    me = _browser_key(page, "team member")
+    sender = crypto.generate_key_set()
+
+    def seal() -> tuple[dict, bytes]:
+        row = crypto.seal_message(
+            conversation_id=THREAD,
+            kind="body",
+            sender=sender,
+            plain={"v": 1, "body": "bijlage"},
+            recipients=[Recipient(me.key_id, me.kem_public), _to(sender)],
+            file=("scan.png", os.urandom(4096)),
+        )
+        return row, row.pop("attachment")
+
+    (row, file_cipher), (_other, other_file) = seal(), seal()
+    flipped = bytearray(file_cipher)
+    flipped[100] ^= 1
+    tampered = {
+        "a byte changed": (bytes(flipped), THREAD),
+        "cut short": (file_cipher[:-1], THREAD),
+        "another message's file": (other_file, THREAD),
+        "another thread": (file_cipher, str(uuid.uuid4())),
+    }
+    assert _browser_open_file(page, row, file_cipher, "team member", sender.public)["name"] == (
+        "scan.png"
+    )
+    outcomes = {
+        name: _browser_open_file(page, row, cipher, "team member", sender.public, thread)
+        for name, (cipher, thread) in tampered.items()
     }
     assert outcomes == {name: {"error": "VerificationError"} for name in tampered}
 

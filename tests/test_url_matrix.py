@@ -65,10 +65,12 @@ from messaging.models import (
     Certificate,
     ChatKey,
     ClinicChatKey,
+    ClinicMessage,
     Conversation,
     JoinCode,
     Organisation,
     Purpose,
+    Thread,
 )
 from patients.models import (
     Alert,
@@ -130,6 +132,8 @@ class World:
     alerts: dict[str, Alert] = field(default_factory=dict)
     sessions: dict[tuple[int, bool], str] = field(default_factory=dict)
     chats: dict[str, ChatObjects] = field(default_factory=dict)
+    threads: dict[str, Thread] = field(default_factory=dict)
+    thread_messages: dict[str, ClinicMessage] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
         return self.clinic_a if side == "a" else self.clinic_b
@@ -215,6 +219,48 @@ def _chat(clinic: Clinic, counsellor: User, admin: User) -> ChatObjects:
     return ChatObjects(organisation, conversation, staff_key, certificate)
 
 
+def _chat_key(user: User) -> ChatKey:
+    """A person's key set as the key endpoint would store it (placeholder bytes)."""
+    return ChatKey.objects.create(
+        user=user,
+        key_id=uuid.uuid4().hex,
+        kem_public=bytes(65),
+        sig_public=bytes(65),
+        sealed_private={},
+    )
+
+
+def _thread(patient: Patient, certifier: User, team: list[User]) -> ClinicMessage:
+    """A patient's thread with one message from the patient carrying an attachment (a private
+    file), the team's keys certified for it by the clinic key of the counsellor chat's world."""
+    clinic_key = ClinicChatKey.objects.get(clinic=patient.clinic)
+    for member in team:
+        Certificate.objects.create(
+            clinic=patient.clinic,
+            staff_key=_chat_key(member),
+            clinic_key=clinic_key,
+            purpose=Purpose.TEAM,
+            signature=bytes(64),
+            certified_by=certifier,
+        )
+    expires_at = timezone.now() + datetime.timedelta(days=730)
+    thread = Thread.objects.create(clinic=patient.clinic, patient=patient, expires_at=expires_at)
+    return ClinicMessage.objects.create(
+        id=uuid.uuid4(),
+        thread=thread,
+        kind="body",
+        sender_key_id=uuid.uuid4().hex,
+        iv=bytes(12),
+        cipher=bytes(272),
+        signature=bytes(64),
+        recipients=uuid.uuid4().hex,
+        expires_at=expires_at,
+        from_patient=True,
+        attachment=_private_file("ciphertext"),
+        attachment_size=10,
+    )
+
+
 def _confirm_key(user: User, email: str) -> str:
     address = EmailAddress.objects.create(user=user, email=email, verified=False, primary=False)
     return EmailConfirmationHMAC(address).key
@@ -293,6 +339,13 @@ def _build_world() -> World:
         "a": _chat(clinic_a, world.cora, world.adam),
         "b": _chat(clinic_b, carla, world.bea),
     }
+    # Clinic messages: Paul has a key; each clinic's professional and admin hold team keys.
+    _chat_key(world.paul)
+    for side, patient, team in (("a", world.patient_a, [world.alice, world.adam]),
+                                ("b", world.patient_b, [world.charlie, world.bea])):  # fmt: skip
+        message = _thread(patient, team[-1], team)
+        world.thread_messages[side] = message
+        world.threads[side] = message.thread
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -386,6 +439,9 @@ PARAMETERS: dict[str, Param] = {
     "certificate_id": Param(lambda w, s, r: w.chats[s].certificate.pk, tenant_object=True),
     # A counsellor's key, certified by its own clinic: clinic A's admin must not certify B's.
     "staff_key_id": Param(lambda w, s, r: w.chats[s].staff_key.pk, tenant_object=True),
+    # Clinic messages: a patient's thread and a message of it with an attachment.
+    "thread_id": Param(lambda w, s, r: w.threads[s].pk, tenant_object=True),
+    "message_id": Param(lambda w, s, r: w.thread_messages[s].pk, tenant_object=True),
     "token": Param(
         {
             "invitations:staff": lambda w, s, r: w.staff_tokens[s],
@@ -591,6 +647,25 @@ MATRIX: dict[str, frozenset[str]] = {
     "messaging:code_rotate": frozenset({CLINIC_ADMIN}),
     "messaging:code_close": frozenset({CLINIC_ADMIN}),
     "messaging:usage": frozenset({CLINIC_ADMIN}),
+    # Clinic messages: the patient's own threads; the team is the clinic's professionals and
+    # admins (counsellors see none of it).
+    "clinic_messages:my_key": frozenset({PATIENT}),
+    "clinic_messages:my_api_key": frozenset({PATIENT}),
+    "clinic_messages:my_thread": frozenset({PATIENT}),
+    "clinic_messages:my_api_directory": frozenset({PATIENT}),
+    "clinic_messages:my_api_messages": frozenset({PATIENT}),
+    "clinic_messages:my_attachment": frozenset({PATIENT}),
+    "clinic_messages:team_inbox": RECORD_STAFF,
+    "clinic_messages:team_key": RECORD_STAFF,
+    "clinic_messages:team_api_key": RECORD_STAFF,
+    "clinic_messages:team_api_directory": RECORD_STAFF,
+    "clinic_messages:team_api_inbox": RECORD_STAFF,
+    "clinic_messages:team_api_rewrap": RECORD_STAFF,
+    "clinic_messages:team_api_messages": RECORD_STAFF,
+    "clinic_messages:team_thread": RECORD_STAFF,
+    "clinic_messages:team_thread_status": RECORD_STAFF,
+    "clinic_messages:team_thread_assign": RECORD_STAFF,
+    "clinic_messages:team_attachment": RECORD_STAFF,
     "reporter:join": EVERYONE,
     "reporter:chat": EVERYONE,
     "reporter:api_code": EVERYONE,
@@ -627,6 +702,8 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "messaging:certificate_revoke": frozenset({405}),
     "messaging:code_rotate": frozenset({405}),
     "messaging:code_close": frozenset({405}),
+    "clinic_messages:team_thread_status": frozenset({405}),
+    "clinic_messages:team_thread_assign": frozenset({405}),
     "reporter:api_code": frozenset({404}),  # no code given: none is found
     "reporter:api_join": frozenset({405}),
     "reporter:api_session": frozenset({405}),
@@ -670,6 +747,7 @@ POST_DATA: dict[str, dict[str, str]] = {
     "clinics:membership_role": {"role": Role.CLINIC_ADMIN},
     "clinics:settings": {},  # an unticked box: would switch patient MFA off
     "clinics:staff_invite": {"email": "new.colleague@example.org", "role": Role.CLINIC_ADMIN},
+    "clinic_messages:team_thread_status": {"status": "handled"},
 }
 
 
@@ -767,6 +845,7 @@ SNAPSHOT_MODELS = (
     EmailAddress,
     AuthenticatorDevice,
     StaticDevice,
+    ClinicMessage,
 )
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clinics import retention
 from clinics.models import Membership
-from messaging import crypto, payloads, services, thread_services
+from messaging import crypto, payloads, thread_services
 from messaging.models import (
     ChatNotification,
     ClinicMessage,
@@ -28,7 +28,7 @@ from messaging.models import (
 )
 from messaging.purges import CLINIC_MESSAGES, THREADS
 from messaging.sealed import Sender
-from messaging.tests.chat_world import pooled
+from messaging.tests.clinic_world import certify, clinic_key, key_set_up, stored_files
 from portal.personal_data import declaration_for
 
 pytestmark = pytest.mark.django_db
@@ -38,58 +38,6 @@ AMSTERDAM = zoneinfo.ZoneInfo("Europe/Amsterdam")
 @pytest.fixture(autouse=True)
 def _private_storage(private_root) -> None:
     """Every test here stores attachments in a folder of its own."""
-
-
-def stored_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-def key_set_up(user, index: int) -> crypto.KeySet:
-    pool = pooled("staff", index)
-    services.staff_key_set_up(
-        user=user,
-        key=payloads.KeySetIn(
-            key_id=pool.keys.key_id,
-            kem_public=pool.keys.kem_public,
-            sig_public=pool.keys.sig_public,
-            sealed=pool.sealed,
-        ),
-    )
-    return pool.keys
-
-
-def clinic_key(clinic, admin, index: int) -> crypto.KeySet:
-    pool = pooled("clinic", index)
-    services.clinic_key_set_up(
-        clinic=clinic,
-        actor=admin,
-        key=payloads.KeySetIn(
-            key_id=pool.keys.key_id, kem_public=b"", sig_public=pool.keys.sig_public,
-            sealed=pool.sealed,
-        ),
-    )  # fmt: skip
-    return pool.keys
-
-
-def certify(clinic, admin, signing: crypto.KeySet, user, purpose=Purpose.TEAM):
-    return services.certificate_issue(
-        clinic=clinic,
-        actor=admin,
-        staff_key=user.chat_key,
-        signature=crypto.certify(signing.sig, signing.key_id, user.chat_key.key_id, purpose),
-        purpose=purpose,
-    )
-
-
-@pytest.fixture
-def team(clinic_a, alice, adam, paul, patient_a):
-    """Clinic A with its clinic key, Alice (professional) and Adam (admin) certified for clinic
-    messages, and Paul (the patient of record patient_a) with a key set."""
-    signing = clinic_key(clinic_a, adam, 0)
-    keys = {alice: key_set_up(alice, 0), adam: key_set_up(adam, 1), paul: key_set_up(paul, 2)}
-    certify(clinic_a, adam, signing, alice)
-    certify(clinic_a, adam, signing, adam)
-    return {"signing": signing, "keys": keys, "thread": thread_services.thread_open(patient_a)}
 
 
 def sealed(thread: Thread, sender: crypto.KeySet, recipients: list[crypto.KeySet], **extra):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import uuid
 from pathlib import Path
 
@@ -177,6 +178,157 @@ def test_rewrap_gives_a_later_counsellor_the_message(reporter, counsellor) -> No
         crypto.rewrap(
             conversation_id=OTHER_CONVERSATION, row=row, me=counsellor, new_recipient=_to(newcomer)
         )
+
+
+# --- attachments (clinic messages: a thread id in the conversation's place) ---------------
+
+THREAD = "5a7b9c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d"
+OTHER_THREAD = "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b"
+
+
+def _seal_file(sender, recipients, file, *, thread=THREAD, kind="body") -> tuple[dict, bytes]:
+    """A row as the upload sends it (JSON fields) and the file's cipher (the file part)."""
+    row = crypto.seal_message(
+        conversation_id=thread,
+        kind=kind,
+        sender=sender,
+        plain={"v": 1, "body": "Zie bijlage"},
+        recipients=[_to(r) for r in recipients],
+        file=file,
+    )
+    return row, row.pop("attachment")
+
+
+def _open_file(row, file_cipher, me, sender, thread=THREAD) -> tuple[str, bytes]:
+    return crypto.open_attachment(
+        conversation_id=thread, row=row, me=me, sender=sender.public, file_cipher=file_cipher
+    )
+
+
+def test_an_attachment_opens_with_its_name_and_bytes(reporter, counsellor) -> None:
+    """The file travels under the message's content key; the body names it (name, size, iv,
+    hash); every recipient gets the name and bytes back, an empty file included."""
+    data = os.urandom(300_000)
+    row, file_cipher = _seal_file(reporter, [reporter, counsellor], ("uitslag ✓.pdf", data))
+    assert len(file_cipher) == len(data) + 16
+    assert "attachment" not in row  # the file part is not among the JSON fields
+    for me in (reporter, counsellor):
+        assert _open_file(row, file_cipher, me, reporter) == ("uitslag ✓.pdf", data)
+    member = _open(row, counsellor, reporter, conversation_id=THREAD)["attachment"]
+    assert member["name"] == "uitslag ✓.pdf" and member["size"] == 300_000
+    assert crypto.unb64(member["sha256"]) == hashlib.sha256(file_cipher).digest()
+    row, file_cipher = _seal_file(reporter, [counsellor], ("leeg.txt", b""))
+    assert _open_file(row, file_cipher, counsellor, reporter) == ("leeg.txt", b"")
+
+
+def test_a_file_name_has_1_to_255_characters(reporter) -> None:
+    """Names are as given, but never empty, longer than 255 code points or unencodable."""
+    row, file_cipher = _seal_file(reporter, [reporter], ("é" * 254 + "😀", b"x"))
+    assert _open_file(row, file_cipher, reporter, reporter)[0] == "é" * 254 + "😀"
+    for name in ("", "x" * 256, "a\ud800b", None):
+        with pytest.raises(ValueError):
+            _seal_file(reporter, [reporter], (name, b"x"))
+
+
+def test_an_altered_or_truncated_file_is_refused(reporter, counsellor) -> None:
+    """Any changed byte, a missing tail or an extra byte: VerificationError, no bytes."""
+    row, file_cipher = _seal_file(reporter, [counsellor], ("foto.jpg", os.urandom(1000)))
+    for at in (0, 500, len(file_cipher) - 1):
+        altered = bytearray(file_cipher)
+        altered[at] ^= 1
+        with pytest.raises(VerificationError):
+            _open_file(row, bytes(altered), counsellor, reporter)
+    for changed in (file_cipher[:-1], file_cipher[:-16], file_cipher + b"\0", b""):
+        with pytest.raises(VerificationError):
+            _open_file(row, changed, counsellor, reporter)
+
+
+def test_the_file_of_another_message_is_refused(reporter, counsellor) -> None:
+    """Two messages of one thread with same-sized files: neither opens with the other's."""
+    first, first_file = _seal_file(reporter, [counsellor], ("a.pdf", os.urandom(500)))
+    second, second_file = _seal_file(reporter, [counsellor], ("a.pdf", os.urandom(500)))
+    with pytest.raises(VerificationError):
+        _open_file(first, second_file, counsellor, reporter)
+    with pytest.raises(VerificationError):
+        _open_file(second, first_file, counsellor, reporter)
+
+
+def test_a_file_moved_to_another_thread_is_refused(reporter, counsellor, monkeypatch) -> None:
+    """A message and its file opened under another thread fail; so does a file sealed under
+    another thread's file AAD even though the signed body names its hash (the tag binds the
+    thread, message and sender)."""
+    row, file_cipher = _seal_file(reporter, [counsellor], ("a.pdf", b"inhoud"))
+    with pytest.raises(VerificationError):
+        _open_file(row, file_cipher, counsellor, reporter, thread=OTHER_THREAD)
+
+    real_aad = crypto._aad
+
+    def file_aad_of_another_thread(kind, conversation_id, message_id, sender_key_id):
+        thread = OTHER_THREAD if kind == "file" else conversation_id
+        return real_aad(kind, thread, message_id, sender_key_id)
+
+    monkeypatch.setattr(crypto, "_aad", file_aad_of_another_thread)
+    row, file_cipher = _seal_file(reporter, [counsellor], ("a.pdf", b"inhoud"))
+    monkeypatch.undo()
+    assert _open(row, counsellor, reporter, conversation_id=THREAD)["body"] == "Zie bijlage"
+    with pytest.raises(VerificationError):
+        _open_file(row, file_cipher, counsellor, reporter)
+
+
+def test_a_file_of_more_than_10_mb_is_refused_before_encrypting(reporter) -> None:
+    """Exactly 10 MiB (10485760 bytes) is accepted and opens; one byte more is refused."""
+    data = bytes(crypto.MAX_ATTACHMENT_BYTES)
+    row, file_cipher = _seal_file(reporter, [reporter], ("scan.tiff", data))
+    assert len(file_cipher) == 10_485_760 + 16
+    assert _open_file(row, file_cipher, reporter, reporter) == ("scan.tiff", data)
+    with pytest.raises(crypto.AttachmentTooLargeError):
+        _seal_file(reporter, [reporter], ("scan.tiff", data + b"\0"))
+
+
+def test_only_a_body_carries_a_file_and_the_member_is_not_the_callers(reporter) -> None:
+    """A note with a file, or a plain message naming its own attachment, is refused."""
+    with pytest.raises(ValueError):
+        _seal_file(reporter, [reporter], ("a.pdf", b"x"), kind="note")
+    with pytest.raises(ValueError):
+        crypto.seal_message(
+            conversation_id=THREAD,
+            kind="body",
+            sender=reporter,
+            plain={"v": 1, "body": "", "attachment": {"name": "a.pdf"}},
+            recipients=[_to(reporter)],
+        )
+
+
+def test_a_malformed_attachment_member_makes_the_message_unreadable(
+    reporter, counsellor, monkeypatch
+) -> None:
+    """A sender's body whose member is not the protocol's (short iv, missing hash, size as
+    text, on a note) is refused as a whole; a message without a file has no attachment."""
+    real_seal_file = crypto._seal_file
+    bad_members = [
+        ({"iv": crypto.b64(b"\0" * 11)}, "body"),
+        ({"sha256": None}, "body"),
+        ({"size": "1"}, "body"),
+        ({"type": "image/png"}, "body"),
+        ({}, "note"),
+    ]
+    for change, kind in bad_members:
+
+        def seal_file(*args, change=change):
+            member, cipher = real_seal_file(*args)
+            return {**member, **change}, cipher
+
+        monkeypatch.setattr(crypto, "_seal_file", seal_file)
+        monkeypatch.setattr(crypto, "_check_file", lambda kind, file: None)
+        row, file_cipher = _seal_file(reporter, [counsellor], ("a.pdf", b"x"), kind=kind)
+        monkeypatch.undo()
+        with pytest.raises(VerificationError):
+            _open(row, counsellor, reporter, conversation_id=THREAD)
+        with pytest.raises(VerificationError):
+            _open_file(row, file_cipher, counsellor, reporter)
+    plain_row = _seal(reporter, [counsellor])
+    with pytest.raises(VerificationError):
+        _open_file(plain_row, bytes(16), counsellor, reporter, thread=CONVERSATION)
 
 
 def test_private_keys_round_trip_under_a_passphrase(reporter) -> None:

@@ -12,6 +12,8 @@ import * as e2ee from "../e2ee/crypto.js";
 import * as keystore from "../e2ee/keystore.js";
 
 export const POLL_MS = 3000;
+export const REWRAP_MS = 30000;
+const REWRAP_BATCH = 1000; // the most wraps the server takes in one request
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -30,13 +32,16 @@ export function strings(element = document.getElementById("chat-strings")) {
   return element ? { ...element.dataset } : {};
 }
 
-export async function api(url, { method = "GET", body } = {}) {
+// `body` is sent as JSON, `form` (FormData) as multipart.
+export async function api(url, { method = "GET", body, form } = {}) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
+  } else if (form !== undefined) {
+    init.body = form;
   }
   const response = await fetch(url, init);
   let data = null;
@@ -281,12 +286,45 @@ export async function trustedClinicKey(directory) {
   return pin === "changed" ? null : clinicKey;
 }
 
-// The certified counsellor keys of a directory, by key id, under the trusted clinic key.
-export async function certifiedCounsellors(directory, clinicKey) {
+// The certified staff keys of a directory, by key id, under the trusted clinic key: counsellors
+// for the counsellor chat, the clinic's team ("team") for clinic messages.
+export async function certifiedCounsellors(directory, clinicKey, purpose = "counsellor") {
   if (!clinicKey) return new Map();
   const kept = await e2ee.certifiedRecipients(
-    clinicKey.sig_public, clinicKey.key_id, directory.staff ?? []);
+    clinicKey.sig_public, clinicKey.key_id, directory.staff ?? [], purpose);
   return new Map(kept.map((k) => [k.keyId, k]));
+}
+
+// The re-wrap duty of a certified key (E2EE.md check 12): giving a colleague certified later the
+// content keys of the retained messages this key can open, after checking their certificate
+// under the clinic key this device trusts. The same for both channels (`purpose`).
+export async function rewrapPending(url, clinicId, me, purpose = "counsellor") {
+  const pending = await api(url);
+  if (!pending.work?.length) return;
+  const clinicKey = await trustedClinicKey({ ...pending.directory, clinic_id: clinicId });
+  const certified = await certifiedCounsellors(pending.directory, clinicKey, purpose);
+  for (const item of pending.work) {
+    const recipient = certified.get(item.recipient_key_id);
+    if (!recipient) continue; // not certified by the clinic key this device trusts
+    const wraps = {};
+    for (const row of item.messages) {
+      try {
+        wraps[row.id] = await e2ee.rewrap({
+          conversationId: row.conversation_id ?? row.thread_id, row, me, newRecipient: recipient,
+        });
+      } catch {
+        // A message that does not open with my own wrap is not passed on.
+      }
+    }
+    const ids = Object.keys(wraps);
+    for (let i = 0; i < ids.length; i += REWRAP_BATCH) {
+      const batch = Object.fromEntries(ids.slice(i, i + REWRAP_BATCH).map((id) => [id, wraps[id]]));
+      await api(url, {
+        method: "POST",
+        body: { recipient_key_id: item.recipient_key_id, wraps: batch },
+      });
+    }
+  }
 }
 
 // --- the reporter's sign-in ---------------------------------------------------------------------

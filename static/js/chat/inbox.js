@@ -3,15 +3,13 @@
 // reporter key), and the re-wrap duty: giving a colleague certified later the content keys of
 // the retained messages (E2EE.md check 12), after checking their certificate.
 import {
-  POLL_MS, api, certifiedCounsellors, e2ee, every, formatDate, formatTime, ready, say, show,
-  staffKeys, strings, trustedClinicKey,
+  POLL_MS, REWRAP_MS, api, e2ee, every, formatDate, formatTime, ready, rewrapPending, say, show,
+  staffKeys, strings,
 } from "./common.js";
 
 const root = document.getElementById("chat-inbox");
 const texts = { ...strings(), ...strings(root) };
 const tbody = root.querySelector("[data-rows]");
-const REWRAP_MS = 30000;
-const REWRAP_BATCH = 1000; // the most wraps the server takes in one request
 const nicknames = new Map(); // latest message id -> nickname (or null: cannot be verified)
 let me = null;
 
@@ -108,37 +106,6 @@ async function refresh() {
   showCounts(data.counts);
 }
 
-// --- re-wrap for colleagues certified later ---------------------------------------------------
-
-async function rewrapOnce() {
-  const pending = await api(root.dataset.apiRewrap);
-  if (!pending.work?.length) return;
-  const clinicKey = await trustedClinicKey({ ...pending.directory, clinic_id: root.dataset.clinic });
-  const certified = await certifiedCounsellors(pending.directory, clinicKey);
-  for (const item of pending.work) {
-    const recipient = certified.get(item.recipient_key_id);
-    if (!recipient) continue; // not certified by the clinic key this device trusts
-    const wraps = {};
-    for (const row of item.messages) {
-      try {
-        wraps[row.id] = await e2ee.rewrap({
-          conversationId: row.conversation_id, row, me, newRecipient: recipient,
-        });
-      } catch {
-        // A message that does not open with my own wrap is not passed on.
-      }
-    }
-    const ids = Object.keys(wraps);
-    for (let i = 0; i < ids.length; i += REWRAP_BATCH) {
-      const batch = Object.fromEntries(ids.slice(i, i + REWRAP_BATCH).map((id) => [id, wraps[id]]));
-      await api(root.dataset.apiRewrap, {
-        method: "POST",
-        body: { recipient_key_id: item.recipient_key_id, wraps: batch },
-      });
-    }
-  }
-}
-
 async function start() {
   every(POLL_MS, refresh);
   me = await staffKeys(root.dataset.apiKey, texts).catch(() => null);
@@ -154,7 +121,7 @@ async function start() {
   // Only a certified counsellor may re-wrap (the server answers 403 otherwise).
   if (root.dataset.certified !== "true") return;
   const rewrap = async () => {
-    await rewrapOnce().catch(() => {});
+    await rewrapPending(root.dataset.apiRewrap, root.dataset.clinic, me).catch(() => {});
     root.dataset.rewrapped = String(Number(root.dataset.rewrapped ?? 0) + 1); // runs so far
   };
   await rewrap();

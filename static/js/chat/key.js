@@ -1,5 +1,6 @@
-// The counsellor's chat key (/counsellor/key/): set it up once (passphrase and recovery key,
-// both only in this browser), unlock it on this device, or lock the device again.
+// A person's chat key (the counsellor's /counsellor/key/, the clinic team's and the patient's
+// under /messages/): set it up once (passphrase and recovery key, both only in this browser),
+// unlock it on this device, or lock the device again.
 import {
   api, e2ee, errorText, keySetUp, keystore, ready, say, show, strings, trustedClinicKey,
 } from "./common.js";
@@ -7,8 +8,10 @@ import {
 const root = document.getElementById("chat-key");
 const texts = strings();
 
-// Pins the clinic key on this device the first time; warns if it ever changes.
+// Pins the clinic key on this device the first time; warns if it ever changes. (A patient's
+// page has no clinic directory: a patient may have several clinics, each pinned on its thread.)
 async function pinClinicKey() {
+  if (!root.dataset.apiDirectory) return true;
   const directory = await api(root.dataset.apiDirectory);
   if (directory.clinic_key && !(await trustedClinicKey(directory))) {
     const warning = root.querySelector("[data-clinic-warning]");

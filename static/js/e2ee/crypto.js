@@ -7,7 +7,8 @@
 //   sealPrivate, which must export them once to encrypt the server's copy.
 // - openMessage returns text only after every check has passed (sender signature, own wrap,
 //   body tag, padding); any failure is one VerificationError, so no caller can show half a
-//   message.
+//   message. openAttachment returns a file only after those checks and the file's own (the
+//   body's hash of it, its tag): a file swapped, moved or altered is the same refusal.
 // - openPrivate refuses key-derivation parameters weaker than the protocol's, whatever the
 //   server sends (E2EE.md check 6).
 import {
@@ -25,6 +26,9 @@ export const PAD_BLOCK = 256;
 // The AES-GCM output (padded text and its 16-byte tag) may not exceed 64 KiB.
 export const MAX_CIPHER_BYTES = 65536;
 export const MAX_RECIPIENTS = 50;
+// Plain bytes of a clinic message's one attachment (10 MiB); its cipher adds the 16-byte tag.
+export const MAX_ATTACHMENT_BYTES = 10485760;
+const MAX_FILE_NAME = 255; // code points, as Python counts them
 const KDF_NAME = "PBKDF2-SHA-256";
 const TAG_BYTES = 16;
 const ENC_BYTES = 65;
@@ -47,6 +51,13 @@ export class MessageTooLongError extends Error {
   constructor() {
     super("Dit bericht is te lang om te versturen; maak het korter.");
     this.name = "MessageTooLongError";
+  }
+}
+
+export class AttachmentTooLargeError extends Error {
+  constructor() {
+    super("Dit bestand is te groot om te versturen; het mag hoogstens 10 MB zijn.");
+    this.name = "AttachmentTooLargeError";
   }
 }
 
@@ -422,8 +433,11 @@ async function unwrap(row, conversationId, me) {
   return exactly(contentKey, 32, "content key");
 }
 
+const aesKey = (contentKey, usage) =>
+  subtle.importKey("raw", contentKey, "AES-GCM", false, [usage]);
+
 async function decryptBody(contentKey, row, conversationId) {
-  const key = await subtle.importKey("raw", contentKey, "AES-GCM", false, ["decrypt"]);
+  const key = await aesKey(contentKey, "decrypt");
   const aad = encoder.encode(aadText(row.kind, conversationId, row.id, row.sender_key_id));
   const iv = exactly(unb64(row.iv), 12, "iv");
   const cipher = unb64(row.cipher);
@@ -431,9 +445,62 @@ async function decryptBody(contentKey, row, conversationId) {
   return new Uint8Array(padded);
 }
 
+// --- attachments (clinic messages) ------------------------------------------------------------
+
+// 1 to 255 code points of well-formed Unicode (a lone surrogate has no UTF-8 form; Python's
+// side refuses it too); otherwise the name is the sender's, to be shown as text only.
+function checkFileName(name) {
+  const ok = typeof name === "string" && name.length > 0 && [...name].length <= MAX_FILE_NAME
+    && !/\p{Surrogate}/u.test(name);
+  if (!ok) throw new TypeError(`a file name is 1 to ${MAX_FILE_NAME} characters`);
+  return name;
+}
+
+// Refused before anything is encrypted.
+function checkFile(kind, file) {
+  if (kind !== "body") throw new TypeError("only a body carries a file");
+  if (!(file.bytes instanceof Uint8Array)) throw new TypeError("file.bytes: a Uint8Array");
+  checkFileName(file.name);
+  if (file.bytes.length > MAX_ATTACHMENT_BYTES) throw new AttachmentTooLargeError();
+}
+
+// The body's `attachment` member and the file's cipher: under the message's content key, with
+// the body's AAD but kind "file" (never a row's kind); the member names the cipher's hash and
+// is signed with the body, so the two cannot be split.
+async function sealFile(contentKey, file, conversationId, messageId, senderKeyId) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const additionalData = encoder.encode(aadText("file", conversationId, messageId, senderKeyId));
+  const key = await aesKey(contentKey, "encrypt");
+  const cipher = new Uint8Array(
+    await subtle.encrypt({ name: "AES-GCM", iv, additionalData }, key, file.bytes));
+  const member = {
+    name: file.name, size: file.bytes.length, iv: b64(iv), sha256: b64(await sha256(cipher)),
+  };
+  return { member, cipher };
+}
+
+// The body's `attachment` member as the protocol defines it, or a VerificationError.
+function checkAttachment(plain, kind) {
+  const member = plain.attachment;
+  const ok = kind === "body" && member !== null && typeof member === "object"
+    && !Array.isArray(member)
+    && Object.keys(member).sort().join(",") === "iv,name,sha256,size"
+    && Number.isSafeInteger(member.size) && member.size >= 0
+    && member.size <= MAX_ATTACHMENT_BYTES;
+  if (!ok) throw new VerificationError("bad attachment");
+  checkFileName(member.name);
+  exactly(unb64(member.iv), 12, "file iv");
+  exactly(unb64(member.sha256), 32, "file hash");
+}
+
+// --- sealing and opening --------------------------------------------------------------------
+
 // recipients: [{keyId, kemPublic}] (certifiedRecipients' output, the sender's own key set).
+// file (clinic messages, kind "body" only): {name, bytes: Uint8Array}; then the result has an
+// extra `attachment`, the file's cipher (Uint8Array), for the upload's file part. It is not
+// enumerable, so JSON.stringify(row) and {...row} leave it out of the JSON fields.
 export async function sealMessage({
-  conversationId, messageId = crypto.randomUUID(), kind, sender, plain, recipients,
+  conversationId, messageId = crypto.randomUUID(), kind, sender, plain, recipients, file,
 }) {
   checkUuid(conversationId, "conversation");
   checkUuid(messageId, "message");
@@ -444,13 +511,22 @@ export async function sealMessage({
   if (ids.length === 0 || ids.length > MAX_RECIPIENTS) {
     throw new TypeError(`1 to ${MAX_RECIPIENTS} recipients`);
   }
+  // The member is this function's to write, from the file it encrypted.
+  if (Object.hasOwn(plain, "attachment")) throw new TypeError("plain.attachment is reserved");
+  const hasFile = file !== undefined && file !== null;
+  if (hasFile) checkFile(kind, file);
 
+  const contentKey = crypto.getRandomValues(new Uint8Array(32));
+  let sealedFile = null;
+  if (hasFile) {
+    sealedFile = await sealFile(contentKey, file, conversationId, messageId, sender.keyId);
+    plain = { ...plain, attachment: sealedFile.member };
+  }
   const padded = pad(encoder.encode(JSON.stringify(plain)));
   if (padded.length + TAG_BYTES > MAX_CIPHER_BYTES) throw new MessageTooLongError();
-  const contentKey = crypto.getRandomValues(new Uint8Array(32));
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const aad = aadText(kind, conversationId, messageId, sender.keyId);
-  const key = await subtle.importKey("raw", contentKey, "AES-GCM", false, ["encrypt"]);
+  const key = await aesKey(contentKey, "encrypt");
   const params = { name: "AES-GCM", iv, additionalData: encoder.encode(aad) };
   const cipher = new Uint8Array(await subtle.encrypt(params, key, padded));
 
@@ -459,43 +535,82 @@ export async function sealMessage({
     wraps[id] = await wrapTo(contentKey, conversationId, messageId, byId.get(id));
   }
   const signature = await sign(sender.sigPrivate, signedText(aad, iv, cipher, ids));
-  return {
+  const row = {
     id: messageId, kind, sender_key_id: sender.keyId, iv: b64(iv), cipher: b64(cipher),
     signature: b64(signature), recipients: ids, wraps,
   };
+  if (sealedFile) {
+    const attachment = { value: sealedFile.cipher, writable: true, configurable: true };
+    Object.defineProperty(row, "attachment", attachment);
+  }
+  return row;
+}
+
+// Every check of a received row (checks 3 and 4); the plain message and its content key, or
+// an error. Callers turn any error into one VerificationError.
+async function openVerified({ conversationId, row, me, sender }) {
+  checkUuid(conversationId, "conversation");
+  checkUuid(row.id, "message");
+  checkKind(row.kind);
+  if ((await keyId(sender.kemPublic, sender.sigPublic)) !== checkKeyId(row.sender_key_id)) {
+    throw new VerificationError("sender key mismatch");
+  }
+  const recipients = row.recipients;
+  // As signed: sorted, no duplicates. (A counsellor re-wrapped later is not among them.)
+  const ok = Array.isArray(recipients) && recipients.length > 0
+    && recipients.length <= MAX_RECIPIENTS
+    && recipients.every((id, i) => checkKeyId(id) && (i === 0 || recipients[i - 1] < id));
+  if (!ok) throw new VerificationError("bad recipients");
+  const iv = exactly(unb64(row.iv), 12, "iv");
+  const cipher = unb64(row.cipher);
+  if (cipher.length > MAX_CIPHER_BYTES) throw new VerificationError("too long");
+  const aad = aadText(row.kind, conversationId, row.id, row.sender_key_id);
+  if (!(await verify(sender.sigPublic, row.signature, signedText(aad, iv, cipher, recipients)))) {
+    throw new VerificationError("bad signature");
+  }
+  const contentKey = await unwrap(row, conversationId, me);
+  const padded = await decryptBody(contentKey, row, conversationId);
+  const plain = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unpad(padded)));
+  if (plain === null || typeof plain !== "object" || Array.isArray(plain) || plain.v !== 1) {
+    throw new VerificationError("bad message");
+  }
+  if (Object.hasOwn(plain, "attachment")) checkAttachment(plain, row.kind);
+  return { plain, contentKey };
 }
 
 // `sender` is the key set the caller trusts to have written in this conversation (the
 // reporter's key, or a certified counsellor's): {kemPublic, sigPublic}. Its key id is
 // recomputed here and must be the row's, so a row cannot borrow another sender's name.
+// A clinic message's `attachment` member comes back checked for form only; the file itself is
+// openAttachment's.
 export async function openMessage({ conversationId, row, me, sender }) {
   try {
-    checkUuid(conversationId, "conversation");
-    checkUuid(row.id, "message");
-    checkKind(row.kind);
-    if ((await keyId(sender.kemPublic, sender.sigPublic)) !== checkKeyId(row.sender_key_id)) {
-      throw new VerificationError("sender key mismatch");
+    return (await openVerified({ conversationId, row, me, sender })).plain;
+  } catch (error) {
+    if (error instanceof VerificationError) throw error;
+    throw new VerificationError();
+  }
+}
+
+// A clinic message's file: the row verified as openMessage verifies it, then the file's cipher
+// (Uint8Array or ArrayBuffer, as downloaded) must be the one the signed body names by hash, and
+// its tag must hold under this message's key and the file AAD. Returns {name, bytes, plain}.
+export async function openAttachment({ conversationId, row, me, sender, fileCipher }) {
+  try {
+    const { plain, contentKey } = await openVerified({ conversationId, row, me, sender });
+    if (!Object.hasOwn(plain, "attachment")) throw new VerificationError("no attachment");
+    const member = plain.attachment;
+    const cipher = fileCipher instanceof ArrayBuffer ? new Uint8Array(fileCipher) : fileCipher;
+    if (!(cipher instanceof Uint8Array) || cipher.length !== member.size + TAG_BYTES) {
+      throw new VerificationError("bad file length");
     }
-    const recipients = row.recipients;
-    // As signed: sorted, no duplicates. (A counsellor re-wrapped later is not among them.)
-    const ok = Array.isArray(recipients) && recipients.length > 0
-      && recipients.length <= MAX_RECIPIENTS
-      && recipients.every((id, i) => checkKeyId(id) && (i === 0 || recipients[i - 1] < id));
-    if (!ok) throw new VerificationError("bad recipients");
-    const iv = exactly(unb64(row.iv), 12, "iv");
-    const cipher = unb64(row.cipher);
-    if (cipher.length > MAX_CIPHER_BYTES) throw new VerificationError("too long");
-    const aad = aadText(row.kind, conversationId, row.id, row.sender_key_id);
-    if (!(await verify(sender.sigPublic, row.signature, signedText(aad, iv, cipher, recipients)))) {
-      throw new VerificationError("bad signature");
-    }
-    const contentKey = await unwrap(row, conversationId, me);
-    const padded = await decryptBody(contentKey, row, conversationId);
-    const plain = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unpad(padded)));
-    if (plain === null || typeof plain !== "object" || Array.isArray(plain) || plain.v !== 1) {
-      throw new VerificationError("bad message");
-    }
-    return plain;
+    const digest = await sha256(cipher);
+    if (b64(digest) !== member.sha256) throw new VerificationError("another file");
+    const aad = aadText("file", conversationId, row.id, row.sender_key_id);
+    const params = { name: "AES-GCM", iv: unb64(member.iv), additionalData: encoder.encode(aad) };
+    const key = await aesKey(contentKey, "decrypt");
+    const bytes = await subtle.decrypt(params, key, cipher);
+    return { name: member.name, bytes: new Uint8Array(bytes), plain };
   } catch (error) {
     if (error instanceof VerificationError) throw error;
     throw new VerificationError();
