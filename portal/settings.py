@@ -336,6 +336,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.chat_notifications_send",
         "schedule": 5 * 60,
     },
+    # Attachment files whose message was never stored (a request that died mid-way).
+    "attachment-orphans": {
+        "task": "messaging.tasks.attachment_orphans_sweep",
+        "schedule": 60 * 60,
+    },
     "alerts-missing-readings": {
         "task": "patients.tasks.alerts_check_missing_readings_task",
         "schedule": crontab(hour=6, minute=15),  # before the morning round

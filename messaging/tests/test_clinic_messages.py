@@ -26,9 +26,10 @@ from messaging.models import (
     ThreadRead,
     ThreadStatus,
 )
-from messaging.purges import CLINIC_MESSAGES, THREADS
+from messaging.purges import CLINIC_MESSAGES, ORPHAN_AGE, THREADS, attachment_orphans_delete
 from messaging.sealed import Sender
 from messaging.tests.clinic_world import certify, clinic_key, key_set_up, stored_files
+from portal import private_files
 from portal.personal_data import declaration_for
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +187,31 @@ def test_a_refused_message_leaves_no_attachment_behind(team, alice, adam, paul, 
             attachment=ContentFile(b"\1" * 10, name="x"),
         )  # fmt: skip
     assert stored_files(private_root) == []
+
+
+def test_an_attachment_whose_message_was_never_stored_is_swept_after_an_hour(
+    team, alice, adam, paul, private_root
+):
+    """A request that died between storing its file and committing its row leaves a file no
+    message names: the hourly sweep deletes it once it is an hour old, and never a file whose
+    message exists, however old."""
+    keys = team["keys"]
+    kept, _created = send(
+        team["thread"], keys[paul], list(keys.values()), from_patient=True,
+        attachment=ContentFile(b"\2" * 10, name="x"),
+    )  # fmt: skip
+    orphan = private_files.save_ciphertext(
+        upload=ContentFile(b"\3" * 10, name="y"),
+        max_bytes=100,
+        prefix=thread_services.ATTACHMENT_FOLDER,
+    )
+    assert len(stored_files(private_root)) == 2
+    assert attachment_orphans_delete() == 0  # too young: its request may still be running
+    later = timezone.now() + ORPHAN_AGE + datetime.timedelta(minutes=1)
+    assert attachment_orphans_delete(now=later) == 1
+    assert not private_files.exists(name=orphan.name)
+    assert private_files.exists(name=ClinicMessage.objects.get(pk=kept.pk).attachment)
+    assert attachment_orphans_delete(now=later) == 0
 
 
 def test_a_certificate_for_clinic_messages_needs_a_professional_or_an_admin(

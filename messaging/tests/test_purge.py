@@ -486,6 +486,7 @@ def test_the_command_runs_the_chat_purges_and_prints_their_counts(cora, clinic_a
         "clinic-messages: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
         "clinic-threads: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
         "chat-notifications: purged 1 rows in 1 batches (older than 2026-05-01 12:00:00 UTC)",
+        "attachment files without a message: 0 deleted",
     ]
     assert not Message.objects.exists() and not Wrap.objects.exists()
     assert not Conversation.objects.exists() and not ChatNotification.objects.exists()

@@ -320,3 +320,15 @@ def test_professional_of_another_clinic_gets_404_for_the_thread(
         ("team_attachment", [patient_a.pk, message.pk]),
     ):
         assert client.get(reverse(f"clinic_messages:{name}", args=args)).status_code == 404
+
+
+def test_the_patient_sees_who_opened_their_thread(team, client_for, alice, paul, patient_a):
+    """Opening a patient's thread is one access-log entry (the fact, not the content), shown to
+    the patient in "who looked at my record"."""
+    page = client_for(alice).get(reverse("clinic_messages:team_thread", args=[patient_a.pk]))
+    assert page.status_code == 200
+    entry = AccessLogEntry.objects.get(user=alice, patient=patient_a)
+    assert entry.part == AccessPart.MESSAGES and entry.action == AccessAction.READ
+    seen = client_for(paul).get(reverse("patients:my_access_log")).content.decode()
+    assert str(AccessPart.MESSAGES.label) in seen or "berichten met de praktijk" in seen
+    assert alice.display_name in seen or alice.email in seen
