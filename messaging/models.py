@@ -99,6 +99,23 @@ class ChatKey(models.Model):
         return str(self.key_id)
 
 
+class RetiredChatKey(models.Model):
+    """The public half of a key set its holder replaced (lost passphrase and recovery key), kept
+    so that the messages it signed can still be checked by their readers: a patient's older
+    messages stay verifiable for the clinic's team. Nothing private is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="retired_chat_keys"
+    )
+    key_id = models.CharField(max_length=KEY_ID_LENGTH, unique=True)
+    kem_public = models.BinaryField(max_length=PUBLIC_KEY_BYTES)
+    sig_public = models.BinaryField(max_length=PUBLIC_KEY_BYTES)
+    retired_at = models.DateTimeField(db_default=Now(), db_index=True)
+
+    def __str__(self) -> str:
+        return str(self.key_id)
+
+
 # Who may hold a certificate for each purpose: the roles whose members read that channel.
 PURPOSE_ROLES = {
     Purpose.COUNSELLOR: (Role.COUNSELLOR,),

@@ -81,6 +81,20 @@ def register_all() -> None:
         erasure_reason=_("deleted with the account"),
     )
     register(
+        "messaging.RetiredChatKey",
+        subject=Subject.USER,
+        purpose=_(
+            "the public keys of a chat key set its holder replaced, to check the signatures of "
+            "the messages it wrote"
+        ),
+        # As long as a message it signed can live: the longer of the two channels' periods.
+        retention=CLINIC_MESSAGES_RETENTION,
+        retention_note=_("two years after it was replaced"),
+        export=_("not exported: keys, not data about the person"),
+        erasure=Erasure.DELETE,
+        erasure_reason=_("deleted by the retention purge, and with the account"),
+    )
+    register(
         "messaging.Certificate",
         subject=Subject.USER,
         purpose=_("the clinic's certification of a staff chat key, who certified it, revocation"),

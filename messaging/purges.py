@@ -44,6 +44,7 @@ from messaging.models import (
     Conversation,
     ConversationRead,
     Message,
+    RetiredChatKey,
     Thread,
     ThreadRead,
     Wrap,
@@ -57,8 +58,9 @@ CONVERSATIONS = "chat-conversations"
 NOTIFICATIONS = "chat-notifications"
 CLINIC_MESSAGES = "clinic-messages"
 THREADS = "clinic-threads"
+RETIRED_KEYS = "chat-retired-keys"
 # The order purge_expired_messages runs them in.
-CHAT_PURGES = (MESSAGES, CONVERSATIONS, CLINIC_MESSAGES, THREADS, NOTIFICATIONS)
+CHAT_PURGES = (MESSAGES, CONVERSATIONS, CLINIC_MESSAGES, THREADS, RETIRED_KEYS, NOTIFICATIONS)
 
 
 def _now(cutoff: datetime.datetime, model: type[models.Model]) -> datetime.datetime:
@@ -158,6 +160,11 @@ def _threads_delete(
     return _delete_where(thread_model, "id", pks)
 
 
+def retired_keys_expired(cutoff: datetime.datetime) -> models.QuerySet:
+    """Replaced longer ago than any message it signed can live."""
+    return RetiredChatKey.objects.filter(retired_at__lt=cutoff)
+
+
 def notifications_expired(cutoff: datetime.datetime) -> models.QuerySet:
     """Nothing told and nothing waiting within the period: the row only says when a counsellor
     was last e-mailed, which is no use after it."""
@@ -231,6 +238,12 @@ def register_all() -> None:
         expired=threads_expired,
         action=threads_delete,
         order="expires_at",
+    )
+    retention.register(
+        name=RETIRED_KEYS,
+        declaration=declaration_for(RetiredChatKey),
+        expired=retired_keys_expired,
+        order="retired_at",
     )
     retention.register(
         name=NOTIFICATIONS,

@@ -40,6 +40,7 @@ from messaging.models import (
     MessageKind,
     Organisation,
     Purpose,
+    RetiredChatKey,
     UsageMonth,
     Wrap,
 )
@@ -91,8 +92,15 @@ def staff_key_set_up(*, user: User, key: KeySetIn) -> ChatKey:
 def staff_key_replace(*, user: User, key: KeySetIn) -> ChatKey:
     """Start over after losing both the passphrase and the recovery key: the old key set goes
     with its certificates (no message is wrapped to it any more), and the clinic must certify
-    the new one. Colleagues' browsers then re-wrap the retained history for it."""
-    ChatKey.objects.filter(user=user).delete()
+    the new one. Colleagues' browsers then re-wrap the retained history for it. The old key's
+    public half is kept (RetiredChatKey) for checking the signatures it made."""
+    for old in ChatKey.objects.filter(user=user):
+        # Its public half stays, so that readers can still check what it signed.
+        RetiredChatKey.objects.get_or_create(
+            key_id=old.key_id,
+            defaults={"user": user, "kem_public": old.kem_public, "sig_public": old.sig_public},
+        )
+        old.delete()
     return staff_key_set_up(user=user, key=key)
 
 

@@ -14,7 +14,15 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 
 from clinics.models import Clinic, User
-from messaging.models import ClinicMessage, ClinicWrap, Purpose, Thread, ThreadRead, ThreadStatus
+from messaging.models import (
+    ClinicMessage,
+    ClinicWrap,
+    Purpose,
+    RetiredChatKey,
+    Thread,
+    ThreadRead,
+    ThreadStatus,
+)
 from messaging.selectors import POLL_OVERLAP, key_directory, rewrap_work, sealed_rows
 from patients.models import Patient
 from patients.selectors import patient_list
@@ -137,6 +145,11 @@ def thread_messages(thread: Thread, *, key_id: str, since: datetime.datetime | N
         # Whether there is a file, never its storage name.
         row["attachment"] = bool(row["attachment"])
     return rows
+
+
+def retired_keys_of(patient: Patient) -> QuerySet[RetiredChatKey]:
+    """The key sets the record's account replaced, newest first (none without an account)."""
+    return RetiredChatKey.objects.filter(user_id=patient.user_id).order_by("-retired_at")
 
 
 def thread_message(thread: Thread, message_id: uuid.UUID) -> ClinicMessage | None:

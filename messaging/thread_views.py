@@ -416,6 +416,11 @@ def _messages_json(request: HttpRequest, thread: Thread, rows: list[dict]) -> Js
                 else payloads.public_keys(
                     patient_key.key_id, patient_key.kem_public, patient_key.sig_public
                 ),
+                # Keys the patient replaced: what they signed before is still checked.
+                "patient_keys_before": [
+                    payloads.public_keys(k.key_id, k.kem_public, k.sig_public)
+                    for k in thread_selectors.retired_keys_of(thread.patient)
+                ],
             },
             "messages": rows,
             "cursor": payloads.cursor(rows, payloads.since(request.GET.get("since"))),

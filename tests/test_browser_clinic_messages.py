@@ -346,3 +346,38 @@ def test_a_key_of_another_clinic_in_the_directory_is_never_wrapped_to(
     recipients = in_thread(wrapped_to)
     assert site.stranger["key_id"] not in recipients
     assert site.alice_key_id in recipients and len(recipients) == 2
+
+
+def test_a_patient_who_starts_over_sees_older_messages_as_sent_before_the_new_key(
+    clean_console: Site, exchanged: dict
+) -> None:
+    """The patient lost passphrase and recovery key and makes a new key on the key page: the
+    older messages show "sent before your new key" (no error), the next answer reaches the new
+    key, and the professional's page still verifies the patient's older messages (signed by the
+    replaced key, whose public half the server keeps)."""
+    site = clean_console
+    paul = site.page("paul")
+    paul.goto(site.url + reverse("clinic_messages:my_key") + f"?record={site.patient_id}")
+    _ready(paul, "#chat-key")
+    paul.locator("details summary").click()
+    new_passphrase = f"nieuwe start {RUN} met een andere zin"
+    paul.locator("#new-passphrase").fill(new_passphrase)
+    paul.locator("#new-passphrase-again").fill(new_passphrase)
+    paul.locator("[data-setup-form] button[type=submit]").click()
+    paul.locator("#recovery-saved").check()
+    paul.locator("[data-finish]").click()
+    thread_url = site.url + reverse("clinic_messages:my_thread", args=[site.patient_id])
+    expect(paul).to_have_url(thread_url)
+    before = paul.get_attribute("#chat-strings", "data-before-new-key")
+    expect(paul.locator(".chat-message__body", has_text=before).first).to_be_visible()
+    expect(_message(paul, CANARY_BODY)).to_have_count(0)
+
+    alice = site.page("alice")
+    alice.goto(site.url + reverse("clinic_messages:team_thread", args=[site.patient_id]))
+    # Her key is not kept on the device (unlocked for the page only): the page asks again.
+    alice.locator("#page-passphrase").fill(PASSPHRASE)
+    alice.locator("[data-page-unlock] button[type=submit]").click()
+    expect(_message(alice, CANARY_BODY)).to_be_visible()
+    after = f"Antwoord na uw nieuwe sleutel {RUN}"
+    _send(alice, after)
+    expect(_message(paul, after)).to_be_visible(timeout=ARRIVAL_MS)

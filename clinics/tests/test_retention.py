@@ -65,6 +65,7 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
         "chat-conversations": NOW - datetime.timedelta(days=31),
         "chat-messages": NOW - datetime.timedelta(days=31),
         "chat-notifications": NOW - datetime.timedelta(days=31),
+        "chat-retired-keys": NOW - datetime.timedelta(days=730),
         "clinic-messages": NOW - datetime.timedelta(days=730),
         "clinic-threads": NOW - datetime.timedelta(days=730),
         "imports-abandoned": NOW - datetime.timedelta(hours=48),

@@ -16,18 +16,26 @@ from django.utils import timezone
 
 from clinics import retention
 from clinics.models import Membership
-from messaging import crypto, payloads, thread_services
+from messaging import crypto, payloads, services, thread_services
 from messaging.models import (
     ChatNotification,
     ClinicMessage,
     ClinicWrap,
     Purpose,
+    RetiredChatKey,
     Thread,
     ThreadRead,
     ThreadStatus,
 )
-from messaging.purges import CLINIC_MESSAGES, ORPHAN_AGE, THREADS, attachment_orphans_delete
+from messaging.purges import (
+    CLINIC_MESSAGES,
+    ORPHAN_AGE,
+    RETIRED_KEYS,
+    THREADS,
+    attachment_orphans_delete,
+)
 from messaging.sealed import Sender
+from messaging.tests.chat_world import pooled
 from messaging.tests.clinic_world import certify, clinic_key, key_set_up, stored_files
 from portal import private_files
 from portal.personal_data import declaration_for
@@ -289,3 +297,27 @@ def test_an_expired_thread_goes_with_what_it_still_holds(team, alice, adam, paul
     assert runs[THREADS].rows_purged == 1
     assert not ClinicMessage.objects.exists() and stored_files(private_root) == []
     assert uuid.UUID(str(thread.pk))  # the thread id was a random UUID
+
+
+def test_a_replaced_key_is_kept_public_only_and_purged_after_two_years(team, paul):
+    """Starting over keeps the old key set's public half (its signatures stay checkable) for as
+    long as a message it signed can live, then the retention purge deletes it."""
+    old = team["keys"][paul]
+    new = pooled("staff", 8)
+    services.staff_key_replace(
+        user=paul,
+        key=payloads.KeySetIn(
+            key_id=new.keys.key_id, kem_public=new.keys.kem_public,
+            sig_public=new.keys.sig_public, sealed=new.sealed,
+        ),
+    )  # fmt: skip
+    retired = RetiredChatKey.objects.get(user=paul)
+    assert retired.key_id == old.key_id and bytes(retired.sig_public) == old.sig_public
+    assert not hasattr(retired, "sealed_private")
+    assert paul.chat_key.key_id == new.keys.key_id
+    RetiredChatKey.objects.filter(pk=retired.pk).update(
+        retired_at=timezone.now() - declaration_for(RetiredChatKey).retention
+        - datetime.timedelta(hours=1)
+    )  # fmt: skip
+    (run,) = retention.purges_run(only=[RETIRED_KEYS])
+    assert run.rows_purged == 1 and not RetiredChatKey.objects.exists()

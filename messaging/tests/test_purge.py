@@ -43,6 +43,7 @@ from messaging.purges import (
     CONVERSATIONS,
     MESSAGES,
     NOTIFICATIONS,
+    RETIRED_KEYS,
     THREADS,
 )
 from messaging.tests.factories import (
@@ -142,6 +143,7 @@ def test_rows_of_32_days_go_those_of_30_stay_and_a_second_run_deletes_nothing(co
         CONVERSATIONS: (PurgeOutcome.DONE, 1, 1, 1),
         CLINIC_MESSAGES: (PurgeOutcome.DONE, 0, 0, 0),
         THREADS: (PurgeOutcome.DONE, 0, 0, 0),
+        RETIRED_KEYS: (PurgeOutcome.DONE, 0, 0, 0),
         NOTIFICATIONS: (PurgeOutcome.DONE, 0, 0, 0),
     }
 
@@ -473,6 +475,7 @@ def test_the_command_runs_the_chat_purges_and_prints_their_counts(cora, clinic_a
         "chat-conversations: would purge 1 rows (older than 2026-05-01 12:00:00 UTC)",
         "clinic-messages: would purge 0 rows (older than 2024-06-01 12:00:00 UTC)",
         "clinic-threads: would purge 0 rows (older than 2024-06-01 12:00:00 UTC)",
+        "chat-retired-keys: would purge 0 rows (older than 2024-06-01 12:00:00 UTC)",
         "chat-notifications: would purge 1 rows (older than 2026-05-01 12:00:00 UTC)",
     ]
     assert Message.objects.count() == 3 and ChatNotification.objects.exists()
@@ -485,6 +488,7 @@ def test_the_command_runs_the_chat_purges_and_prints_their_counts(cora, clinic_a
         "chat-conversations: purged 1 rows in 1 batches (older than 2026-05-01 12:00:00 UTC)",
         "clinic-messages: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
         "clinic-threads: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
+        "chat-retired-keys: purged 0 rows in 0 batches (older than 2024-06-01 12:00:00 UTC)",
         "chat-notifications: purged 1 rows in 1 batches (older than 2026-05-01 12:00:00 UTC)",
         "attachment files without a message: 0 deleted",
     ]
@@ -508,6 +512,7 @@ def test_the_hourly_task_and_the_purge_command_run_the_chat_purges():
         CONVERSATIONS: 1,
         CLINIC_MESSAGES: 0,
         THREADS: 0,
+        RETIRED_KEYS: 0,
         NOTIFICATIONS: 0,
     }
     assert not Message.objects.exists() and not Conversation.objects.exists()

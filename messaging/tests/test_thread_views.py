@@ -20,6 +20,7 @@ from clinics.tests.factories import TOTPDeviceFactory, UserFactory
 from messaging import crypto, payloads, thread_services
 from messaging.models import ClinicMessage, Thread, ThreadStatus
 from messaging.sealed import Sender
+from messaging.tests.chat_world import pooled
 from messaging.tests.clinic_world import certify, clinic_key, key_set_up, stored_files
 from patients.tests.factories import PatientFactory
 
@@ -332,3 +333,45 @@ def test_the_patient_sees_who_opened_their_thread(team, client_for, alice, paul,
     seen = client_for(paul).get(reverse("patients:my_access_log")).content.decode()
     assert str(AccessPart.MESSAGES.label) in seen or "berichten met de praktijk" in seen
     assert alice.display_name in seen or alice.email in seen
+
+
+def test_after_the_patient_starts_over_the_team_still_checks_their_older_messages(
+    team, client_for, alice, paul, patient_a
+):
+    """A patient who lost passphrase and recovery key makes a new key set: the old one's public
+    half is kept, so the team's browser still verifies what the old key signed; the new key
+    has no wrap of the older messages (the patient's page says "sent before your new key")."""
+    old_keys = team["keys"][paul]
+    patient_writes(team, paul, body="Voor mijn nieuwe sleutel.")
+    new_keys = pooled("staff", 7).keys
+    response = post_json(
+        client_for(paul),
+        reverse("clinic_messages:my_api_key"),
+        {
+            "key_id": new_keys.key_id,
+            "kem_public": crypto.b64(new_keys.kem_public),
+            "sig_public": crypto.b64(new_keys.sig_public),
+            "sealed_private": pooled("staff", 7).sealed,
+            "replace": True,
+        },
+    )
+    assert response.status_code == 201, response.content
+    data = (
+        client_for(alice)
+        .get(reverse("clinic_messages:team_api_messages", args=[team["thread"].pk]))
+        .json()
+    )
+    assert data["thread"]["patient_key"]["key_id"] == new_keys.key_id
+    (before,) = data["thread"]["patient_keys_before"]
+    assert before["key_id"] == old_keys.key_id
+    (row,) = data["messages"]
+    sender = crypto.PublicKeySet(
+        kem_public=crypto.unb64(before["kem_public"]),
+        sig_public=crypto.unb64(before["sig_public"]),
+    )
+    plain = crypto.open_message(
+        conversation_id=str(team["thread"].pk), row=row, me=team["keys"][alice], sender=sender
+    )
+    assert plain["body"] == "Voor mijn nieuwe sleutel."
+    mine = client_for(paul).get(reverse("clinic_messages:my_api_messages", args=[patient_a.pk]))
+    assert mine.json()["messages"][0]["wraps"] == {}

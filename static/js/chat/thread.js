@@ -29,6 +29,7 @@ const state = {
   clinicId: root.dataset.clinic,
   me: null,
   patient: null, // {keyId, kemPublic, sigPublic}
+  patientBefore: new Map(), // key id -> a key set the patient replaced (checks older messages)
   team: new Map(), // key id -> certified key set
   trusted: false,
 };
@@ -36,7 +37,10 @@ const state = {
 // --- who may have written a row ------------------------------------------------------------
 
 function senderOf(row) {
-  if (row.from_patient) return row.sender_key_id === state.patient?.keyId ? state.patient : null;
+  if (row.from_patient) {
+    if (row.sender_key_id === state.patient?.keyId) return state.patient;
+    return state.patientBefore.get(row.sender_key_id) ?? null;
+  }
   return state.team.get(row.sender_key_id) ?? null;
 }
 
@@ -135,9 +139,8 @@ async function trust(directory) {
   state.team = await certifiedCounsellors(directory, clinicKey, "team");
 }
 
-// The patient's key as the server lists it, kept only if its key id is its public keys'.
-async function patientOf(thread) {
-  const listed = thread.patient_key;
+// A key set as the server lists it, kept only if its key id is its public keys'.
+async function keySetOf(listed) {
   if (!listed) return null;
   if ((await e2ee.keyId(listed.kem_public, listed.sig_public)) !== listed.key_id) return null;
   return {
@@ -145,6 +148,13 @@ async function patientOf(thread) {
     kemPublic: e2ee.unb64(listed.kem_public),
     sigPublic: e2ee.unb64(listed.sig_public),
   };
+}
+
+// The patient's key now, and those they replaced (what those signed is checked with them).
+async function trustPatient(thread) {
+  state.patient = await keySetOf(thread.patient_key);
+  const before = await Promise.all((thread.patient_keys_before ?? []).map(keySetOf));
+  state.patientBefore = new Map(before.filter(Boolean).map((k) => [k.keyId, k]));
 }
 
 // --- sending ---------------------------------------------------------------------------------
@@ -236,7 +246,7 @@ async function start() {
   if (isPatient) state.patient = me;
   await trust(directory);
   feed = new Feed(root.dataset.apiMessages, async (data, fresh) => {
-    if (!isPatient) state.patient = await patientOf(data.thread);
+    if (!isPatient) await trustPatient(data.thread);
     await showRows(fresh);
   });
   await feed.fetchOnce();
