@@ -12,7 +12,10 @@ measures in-process with Django's test client, so what is timed is the server's 
 - the peak memory of `import_check` on two Apple Health exports ten times apart in size, and on
   two OMRON CSVs of junk rows ten times apart in size;
 - the counsellor chat's purge of 1,000,000 expired messages with their wraps against raw batched
-  DELETEs, and a send's write path idle and during that purge (bench/chat.py).
+  DELETEs, and a send's write path idle and during that purge (bench/chat.py);
+- clinic messages: the team inbox with 500 threads and 20,000 messages against its SQL floor,
+  its query count at 10 and 1,000 threads, and a 10 MB attachment's upload against a plain file
+  write (bench/messages.py).
 
 Prints a table and writes bench/results.json. See bench/README.md.
 """
@@ -44,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-from bench import chat  # noqa: E402 - needs the path above
+from bench import chat, messages  # noqa: E402 - needs the path above
 
 SEED_VERSION = 1
 BIG, SMALL, IMPORTS = "Bench clinic 500", "Bench clinic 50", "Bench imports"
@@ -58,7 +61,8 @@ JUNK_BYTES = (2 * 1024 * 1024, 20 * 1024 * 1024)  # OMRON CSVs of refused rows (
 RESULTS = ROOT / "bench" / "results.json"
 TARGET_RATIO, TARGET_ROWS_PER_S, TARGET_MEMORY_RATIO = 3.0, 20_000, 1.5
 TARGET_PURGE_RATIO, TARGET_SEND_DURING_PURGE = 1.5, 2.0  # issue 10
-SECTIONS = ("pages", "import", "apple", "junk", "chat")
+TARGET_INBOX_RATIO = 3.0  # issue 11
+SECTIONS = ("pages", "import", "apple", "junk", "chat", "messages")
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -938,6 +942,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
     parser.add_argument("--import-runs", type=int, default=3, help="imports of the 100k CSV")
+    parser.add_argument("--inbox-requests", type=int, default=200,
+                        help="timed requests of the team inbox")  # fmt: skip
+    parser.add_argument("--upload-runs", type=int, default=5, help="uploads of a 10 MB attachment")
     parser.add_argument("--skip", action="append", default=[], choices=SECTIONS)
     parser.add_argument("--apple-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--junk-child", type=Path, help=argparse.SUPPRESS)
@@ -985,6 +992,9 @@ def main() -> None:
     if "chat" not in args.skip:
         print("Purging the counsellor chat's expired messages...")
         results["chat"] = chat.measure_chat(percentile=percentile, checkpoint=checkpoint)
+    if "messages" not in args.skip:
+        print("Measuring clinic messages: the team inbox and an attachment upload...")
+        results["messages"] = messages.measure_messages(messages_bench(args))
     results["seconds"] = round(time.perf_counter() - started)
     results |= carried_over(args.skip)
     results |= headline(results)
@@ -993,6 +1003,20 @@ def main() -> None:
     missed = [name for name, met in results["targets_met"].items() if not met]
     print(f"Targets missed: {', '.join(missed)}." if missed else "All targets met.")
     print(f"Wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s.")
+
+
+def messages_bench(args: argparse.Namespace) -> messages.Bench:
+    """This script's helpers for bench/messages.py, so that it measures as the rest does."""
+
+    def names(i: int) -> tuple[str, str]:  # as seed_clinic names its patients
+        return GIVEN[i % len(GIVEN)], f"{FAMILY[(i // len(GIVEN)) % len(FAMILY)]} {i:03d}"
+
+    return messages.Bench(
+        timed=timed, sql_runner=sql_runner, signed_in_client=signed_in_client,
+        staff_for=staff_for, checkpoint=checkpoint,
+        names=names, requests=args.inbox_requests, warmup=max(args.warmup, 10),
+        upload_runs=args.upload_runs,
+    )  # fmt: skip
 
 
 def carried_over(skipped: list[str]) -> dict[str, Any]:
@@ -1042,6 +1066,8 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
         out |= _memory_figures(junk, figure="import_junk", file="import_junk_file")
     if chat_figures := r.get("chat"):
         out |= chat.headline(chat_figures)
+    if messages_figures := r.get("messages"):
+        out |= messages.headline(messages_figures)
     out["targets_met"] = targets(out)
     return out
 
@@ -1081,6 +1107,11 @@ def targets(h: dict[str, Any]) -> dict[str, bool]:
         met["purge_within_1_5x_raw_delete"] = h["purge_ratio"] <= TARGET_PURGE_RATIO
         during, idle = h["send_p95_during_purge_ms"], h["send_p95_ms"]
         met["send_during_purge_within_2x_idle"] = during <= TARGET_SEND_DURING_PURGE * idle
+    if "team_inbox_ratio" in h:
+        met["team_inbox_within_3x_floor"] = h["team_inbox_ratio"] <= TARGET_INBOX_RATIO
+        met["team_inbox_queries_constant"] = (
+            h["team_inbox_queries_10"] == h["team_inbox_queries_1000"]
+        )
     return met
 
 
@@ -1136,6 +1167,8 @@ def report(r: dict[str, Any]) -> str:
             )
     if chat_figures := r.get("chat"):
         lines += chat.report(chat_figures)
+    if messages_figures := r.get("messages"):
+        lines += messages.report(messages_figures)
     return "\n".join(lines)
 
 

@@ -10,3 +10,8 @@ BENCH_DATABASE_URL = os.environ.setdefault(
 os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
 
 from portal.settings_test import *  # noqa: E402, F403
+
+# As in production: each page script's integrity (the module graph's hashes) is computed once
+# per process, not re-read on every request as the tests' auto-refreshing WhiteNoise does.
+WHITENOISE_AUTOREFRESH = False
+WHITENOISE_USE_FINDERS = True

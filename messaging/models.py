@@ -395,7 +395,11 @@ class Thread(ClinicOwnedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(db_default=Now())
-    last_message_at = models.DateTimeField(db_default=Now())
+    # Null until someone writes: a thread opened and left empty is in nobody's inbox.
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # The patient's newest message: unread for a member of the team when newer than their
+    # ThreadRead (one indexed comparison per thread, not a scan of the thread's messages).
+    last_patient_message_at = models.DateTimeField(null=True, blank=True)
     patient_read_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(db_index=True)
 

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from clinics.models import Clinic, Membership, User
 from messaging.models import (
+    PURPOSE_ROLES,
     ROLE_PURPOSE,
     Certificate,
     ChatKey,
@@ -68,6 +69,20 @@ def key_directory(clinic: Clinic | int, purpose: Purpose = Purpose.COUNSELLOR) -
 
 def staff_key_of(user: User) -> ChatKey | None:
     return ChatKey.objects.filter(user=user).first()
+
+
+def key_and_certified(membership: Membership, purpose: Purpose) -> tuple[ChatKey | None, bool]:
+    """The signed-in member's key set and whether it may receive the purpose's channel in their
+    clinic now, in one query (every page of the channel asks both). `membership` is the active
+    one the request runs under: its role is the half of CertificateQuerySet.current that is
+    about the holder, so only the certificate itself is looked up."""
+    keys = ChatKey.objects.filter(user_id=membership.user_id)
+    if membership.role not in PURPOSE_ROLES[purpose]:
+        return keys.first(), False
+    certificates = Certificate.objects.for_clinic(membership.clinic_id).valid()
+    mine = certificates.filter(purpose=purpose, staff_key=OuterRef("pk"))
+    found = keys.annotate(certified=Exists(mine)).first()
+    return found, bool(found and found.certified)
 
 
 def is_certified(

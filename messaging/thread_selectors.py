@@ -8,10 +8,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import (
+    QuerySet,
+)
 
 from clinics.models import Clinic, User
 from messaging.models import (
@@ -20,14 +24,13 @@ from messaging.models import (
     Purpose,
     RetiredChatKey,
     Thread,
-    ThreadRead,
     ThreadStatus,
 )
 from messaging.selectors import POLL_OVERLAP, key_directory, rewrap_work, sealed_rows
 from patients.models import Patient
 from patients.selectors import patient_list
 
-TEAM_INBOX_PAGE_SIZE = 50
+TEAM_INBOX_PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -55,66 +58,117 @@ class TeamInboxFilter:
         )
 
 
-def _unread_for(user: User) -> Exists:
-    """A live patient message newer than this member's last read of the thread."""
-    read = ThreadRead.objects.filter(thread=OuterRef("thread"), user=user)
-    return Exists(
-        ClinicMessage.objects.live()
-        .filter(thread=OuterRef("pk"), from_patient=True)
-        .exclude(Exists(read.filter(read_at__gte=OuterRef("created_at"))))
-    )
+# The team inbox in one statement: the clinic's live threads someone wrote in, filtered, with
+# each one's patient name, assignee and unread flag (the patient wrote after this member's
+# ThreadRead: one probe of its unique (thread, user) index), unread first and newest activity
+# first, paged, each row with the length of the whole list. Built by the ORM, the same page
+# cost more to build and compile than to run, on every visit (as the dashboard's list did).
+# Every table is held to the clinic.
+_UNREAD = "coalesce(t.last_patient_message_at > coalesce(r.read_at, '-infinity'), false)"
+_INBOX_SQL = """
+SELECT {columns}, {unread} AS unread, count(*) OVER () AS listed_count
+FROM messaging_thread t
+JOIN patients_patient p ON p.id = t.patient_id AND p.clinic_id = t.clinic_id
+LEFT JOIN messaging_threadread r ON r.thread_id = t.id AND r.user_id = %s
+LEFT JOIN clinics_user a ON a.id = t.assigned_to_id
+WHERE t.clinic_id = %s AND t.expires_at > now() AND t.status = %s
+    AND t.last_message_at IS NOT NULL {mine} {matching}
+ORDER BY unread DESC, t.last_message_at DESC, t.id
+LIMIT %s OFFSET %s
+"""
+# What a row of the page needs: a Patient (name only) carrying its thread's fields.
+_PAGE_COLUMNS = (
+    "p.id, p.clinic_id, p.given_name, p.family_name, t.id AS thread_id, t.status, "
+    "t.last_message_at, t.assigned_to_id, coalesce(nullif(a.display_name, ''), a.email) "
+    "AS assignee"
+)
+# What the poll digests: no name.
+_FINGERPRINT_COLUMNS = "t.id, t.last_message_at, t.status, t.assigned_to_id"
+_UNREAD_TOTAL_SQL = """
+SELECT count(*) FROM messaging_thread t
+LEFT JOIN messaging_threadread r ON r.thread_id = t.id AND r.user_id = %s
+WHERE t.clinic_id = %s AND t.expires_at > now() AND {unread}
+"""
 
 
-def _team_threads(clinic: Clinic, user: User, wanted: TeamInboxFilter) -> QuerySet[Thread]:
-    """The clinic's live threads that hold a live message, as `wanted` filters them, unread
-    first and newest activity first."""
-    threads = (
-        Thread.objects.live()
-        .for_clinic(clinic)
-        .filter(status=wanted.status)
-        .filter(Exists(ClinicMessage.objects.live().filter(thread=OuterRef("pk"))))
-    )
+def _inbox_statement(
+    clinic: Clinic, user: User, wanted: TeamInboxFilter, columns: str, page: int
+) -> tuple[str, list] | None:
+    """The inbox's statement and parameters for one page (None: a search with no name to look
+    for finds nobody)."""
+    mine, matching, matching_params = "", "", []
     if wanted.mine:
-        threads = threads.filter(assigned_to=user)
+        mine = "AND t.assigned_to_id = %s"
     if wanted.search:
-        threads = threads.filter(
-            patient__in=patient_list(clinic=clinic, search=wanted.search).values("pk")
-        )
-    return threads.annotate(unread=_unread_for(user)).order_by("-unread", "-last_message_at", "pk")
+        found = patient_list(clinic=clinic, search=wanted.search)
+        if found.query.is_empty():
+            return None
+        sql, search_params = found.values("id").query.sql_with_params()
+        matching, matching_params = f"AND t.patient_id IN ({sql})", list(search_params)
+    statement = _INBOX_SQL.format(columns=columns, unread=_UNREAD, mine=mine, matching=matching)
+    params = [user.pk, clinic.pk, wanted.status]
+    params += [user.pk] if wanted.mine else []
+    params += [*matching_params, TEAM_INBOX_PAGE_SIZE, (page - 1) * TEAM_INBOX_PAGE_SIZE]
+    return statement, params
+
+
+class _Listed(Sequence):
+    """A page's rows as a paginator sees them: the rows it has and the list's length."""
+
+    def __init__(self, rows: list, count: int) -> None:
+        self.rows, self.count = rows, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int | slice) -> object:
+        return self.rows[index]
 
 
 def team_inbox(clinic: Clinic, user: User, wanted: TeamInboxFilter) -> Page:
-    """One page of the team inbox, each thread with its patient, assignee and `unread`: two
-    queries, whatever the clinic holds (one page's names are decrypted, in Python)."""
-    threads = _team_threads(clinic, user, wanted).select_related("patient", "assigned_to")
-    paginator = Paginator(threads.defer(*_PATIENT_FIELDS_NOT_SHOWN), TEAM_INBOX_PAGE_SIZE)
-    return paginator.get_page(wanted.page)
-
-
-# The patient's encrypted fields the inbox does not show: not fetched, not decrypted.
-_PATIENT_FIELDS_NOT_SHOWN = tuple(
-    f"patient__{field.name}"
-    for field in Patient._meta.concrete_fields
-    if field.name not in {"id", "clinic", "given_name", "family_name", "date_of_birth"}
-)
+    """One page of the team inbox: one statement. Each row is the thread's patient (only the
+    name is read and decrypted) with `thread_id`, `status`, `last_message_at`,
+    `assigned_to_id`, `assignee` and `unread`. A page number past the end gives the first."""
+    for number in dict.fromkeys((wanted.page, 1)):
+        found = _inbox_statement(clinic, user, wanted, _PAGE_COLUMNS, number)
+        rows = list(Patient.objects.raw(*found)) if found else []
+        if rows or number == 1:
+            break
+    count = rows[0].listed_count if rows else 0
+    paginator = Paginator(_Listed(rows, count), TEAM_INBOX_PAGE_SIZE)
+    return paginator._get_page(rows, number, paginator)
 
 
 def team_inbox_fingerprint(clinic: Clinic, user: User, wanted: TeamInboxFilter) -> str:
     """What the inbox's poll answers: a digest of the shown page's threads, their activity,
     status, assignee and unread state; it changes when the page would, and names nobody."""
-    page = _team_threads(clinic, user, wanted).values_list(
-        "pk", "last_message_at", "status", "assigned_to_id", "unread"
+    found = _inbox_statement(clinic, user, wanted, _FINGERPRINT_COLUMNS, wanted.page)
+    if found is None:
+        return fingerprint_of([])
+    with connection.cursor() as cursor:
+        cursor.execute(*found)
+        return fingerprint_of(row[:5] for row in cursor.fetchall())
+
+
+def page_fingerprint(page: Page) -> str:
+    """The same digest, of a page already read (the inbox page itself: no second query)."""
+    return fingerprint_of(
+        (r.thread_id, r.last_message_at, r.status, r.assigned_to_id, r.unread) for r in page
     )
-    start = (wanted.page - 1) * TEAM_INBOX_PAGE_SIZE
+
+
+def fingerprint_of(rows: Iterable[tuple]) -> str:
     digest = hashlib.sha256()
-    for row in page[start : start + TEAM_INBOX_PAGE_SIZE]:
-        digest.update(repr(row).encode())
+    for row in rows:
+        digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()[:32]
 
 
 def team_unread_total(clinic: Clinic, user: User) -> int:
     """Threads with a patient message this member has not read (the navigation's count)."""
-    return Thread.objects.live().for_clinic(clinic).filter(_unread_for(user)).count()
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD_TOTAL_SQL.format(unread=_UNREAD), [user.pk, clinic.pk])
+        return cursor.fetchone()[0]
 
 
 def live_thread(clinic: Clinic, thread_id: uuid.UUID) -> Thread | None:

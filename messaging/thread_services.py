@@ -112,6 +112,7 @@ def clinic_message_send(
         }
         if sender.from_reporter:
             changes["status"] = ThreadStatus.OPEN  # the patient wrote again: not handled
+            changes["last_patient_message_at"] = Now()
         Thread.objects.filter(pk=thread.pk).update(**changes)
         if not notify:
             return

@@ -152,8 +152,9 @@ def my_attachment(request: HttpRequest, scope: Scope, message_id: uuid.UUID) -> 
 # --- the clinic's team ---------------------------------------------------------------------------
 
 
-def _team_certified(request: HttpRequest, chat_key: ChatKey | None) -> bool:
-    return selectors.is_certified(request.clinic, chat_key, Purpose.TEAM)
+def _team_key(request: HttpRequest) -> tuple[ChatKey | None, bool]:
+    """The member's key set and whether the clinic certified it for clinic messages now."""
+    return selectors.key_and_certified(request.membership, Purpose.TEAM)
 
 
 @team_only
@@ -166,7 +167,7 @@ def team_key(request: HttpRequest) -> HttpResponse:
             "next": reverse("clinic_messages:team_inbox"),
             "api_directory": reverse("clinic_messages:team_api_directory"),
         },
-        is_certified=_team_certified(request, selectors.staff_key_of(request.user)),
+        is_certified=_team_key(request)[1],
     )
 
 
@@ -189,7 +190,7 @@ def team_inbox(request: HttpRequest) -> HttpResponse:
     """The clinic's threads: unread first, by patient name, assigned to me, open or handled."""
     wanted = thread_selectors.TeamInboxFilter.from_query(request.GET)
     page = thread_selectors.team_inbox(request.clinic, request.user, wanted)
-    my_key = selectors.staff_key_of(request.user)
+    my_key, is_certified = _team_key(request)
     return TemplateResponse(
         request,
         "messaging/team_inbox.html",
@@ -197,12 +198,10 @@ def team_inbox(request: HttpRequest) -> HttpResponse:
             "page": page,
             "wanted": wanted,
             "statuses": ThreadStatus.choices,
-            "patients_shown": [thread.patient for thread in page],
+            "patients_shown": list(page),
             "my_key": my_key,
-            "is_certified": _team_certified(request, my_key),
-            "fingerprint": thread_selectors.team_inbox_fingerprint(
-                request.clinic, request.user, wanted
-            ),
+            "is_certified": is_certified,
+            "fingerprint": thread_selectors.page_fingerprint(page),
             "query": _without_page(request),
             "poll_query": request.GET.urlencode(),
         },
@@ -232,7 +231,7 @@ def team_api_inbox(request: HttpRequest) -> HttpResponse:
 @team_record
 def team_thread(request: HttpRequest, scope: Scope) -> HttpResponse:
     """A patient's thread, for the clinic's team (from the inbox or the patient's record)."""
-    my_key = selectors.staff_key_of(request.user)
+    my_key, is_certified = _team_key(request)
     if my_key is None:
         return redirect("clinic_messages:team_key")
     patient = scope.patient
@@ -255,7 +254,7 @@ def team_thread(request: HttpRequest, scope: Scope) -> HttpResponse:
             "patient": patient,
             "clinic": request.clinic,
             "my_key": my_key,
-            "is_certified": _team_certified(request, my_key),
+            "is_certified": is_certified,
             "patient_key": patient_key,
             "team": [m.user for m in team],
             "statuses": ThreadStatus,
@@ -328,11 +327,11 @@ def team_api_messages(request: HttpRequest, thread_id: uuid.UUID) -> HttpRespons
     """GET ?since=: a thread's messages (with my wraps). POST: send one (JSON, or multipart
     with the encrypted attachment). Another clinic's thread is a 404."""
     thread = thread_selectors.live_thread(request.clinic, thread_id)
-    my_key = selectors.staff_key_of(request.user)
+    my_key, is_certified = _team_key(request)
     if thread is None or my_key is None:
         raise payloads.Refused(_("This thread does not exist."), 404)
     if request.method == "POST":
-        if not _team_certified(request, my_key):
+        if not is_certified:
             raise payloads.Refused(_("Your chat key is not certified by the clinic yet."), 403)
         payload, attachment = _message_posted(request)
         return _sent(
@@ -358,8 +357,8 @@ def team_attachment(request: HttpRequest, scope: Scope, message_id: uuid.UUID) -
 @team_only
 def team_api_rewrap(request: HttpRequest) -> HttpResponse:
     """GET: messages a newly certified colleague cannot open yet. POST: their new wraps."""
-    my_key = selectors.staff_key_of(request.user)
-    if not _team_certified(request, my_key):
+    my_key, is_certified = _team_key(request)
+    if not is_certified:
         raise payloads.Refused(_("Your chat key is not certified by the clinic yet."), 403)
     if request.method == "POST":
         recipient, wraps = payloads.rewraps(payloads.json_of(request))

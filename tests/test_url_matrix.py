@@ -244,7 +244,13 @@ def _thread(patient: Patient, certifier: User, team: list[User]) -> ClinicMessag
             certified_by=certifier,
         )
     expires_at = timezone.now() + datetime.timedelta(days=730)
-    thread = Thread.objects.create(clinic=patient.clinic, patient=patient, expires_at=expires_at)
+    thread = Thread.objects.create(
+        clinic=patient.clinic,
+        patient=patient,
+        expires_at=expires_at,
+        last_message_at=timezone.now(),
+        last_patient_message_at=timezone.now(),
+    )
     return ClinicMessage.objects.create(
         id=uuid.uuid4(),
         thread=thread,

@@ -14,10 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clinics.models import AccessAction, AccessLogEntry, AccessPart
 from clinics.tests.factories import TOTPDeviceFactory, UserFactory
-from messaging import crypto, payloads, thread_services
+from messaging import crypto, payloads, thread_selectors, thread_services
 from messaging.models import ClinicMessage, Thread, ThreadStatus
 from messaging.sealed import Sender
 from messaging.tests.chat_world import pooled
@@ -219,22 +220,22 @@ def test_team_inbox_unread_first_filtered_and_logged(
     client = client_for(alice)
     page = client.get(reverse("clinic_messages:team_inbox"))
     assert page.status_code == 200
-    shown = [t.patient for t in page.context["page"]]
+    shown = list(page.context["page"])
     assert shown[0] == patient_a  # the only unread one
     assert len(shown) == 4
     logged = AccessLogEntry.objects.filter(user=alice, part=AccessPart.MESSAGES)
     assert sorted(logged.values_list("patient_id", flat=True)) == sorted(p.pk for p in shown)
 
     found = client.get(reverse("clinic_messages:team_inbox"), {"q": "Ria1"})
-    assert [t.patient for t in found.context["page"]] == [others[1]]
+    assert list(found.context["page"]) == [others[1]]
 
     thread_services.thread_assign(thread=team["thread"], user=adam)
     mine = client_for(adam).get(reverse("clinic_messages:team_inbox"), {"mine": "1"})
-    assert [t.patient for t in mine.context["page"]] == [patient_a]
+    assert list(mine.context["page"]) == [patient_a]
 
     thread_services.thread_set_status(thread=team["thread"], status=ThreadStatus.HANDLED)
     handled = client.get(reverse("clinic_messages:team_inbox"), {"status": "handled"})
-    assert [t.patient for t in handled.context["page"]] == [patient_a]
+    assert list(handled.context["page"]) == [patient_a]
 
 
 def test_team_inbox_poll_names_nobody_and_changes_with_a_new_message(
@@ -268,6 +269,9 @@ def test_team_inbox_query_count_does_not_grow_with_threads(team, client_for, ali
                 sender_key_id="0" * 32, iv=bytes(12), cipher=bytes(272), signature=bytes(64),
                 recipients="0" * 32, expires_at=thread.expires_at,
             )  # fmt: skip
+            Thread.objects.filter(pk=thread.pk).update(
+                last_message_at=timezone.now(), last_patient_message_at=timezone.now()
+            )
 
     threads(2)
     few = queries()
@@ -375,3 +379,23 @@ def test_after_the_patient_starts_over_the_team_still_checks_their_older_message
     assert plain["body"] == "Voor mijn nieuwe sleutel."
     mine = client_for(paul).get(reverse("clinic_messages:my_api_messages", args=[patient_a.pk]))
     assert mine.json()["messages"][0]["wraps"] == {}
+
+
+def test_an_empty_thread_is_in_no_inbox_and_unread_follows_the_patients_last_message(
+    team, client_for, alice, adam, paul, patient_a
+):
+    """A thread opened by a page but never written in shows nowhere; the patient's message
+    makes it unread for every member until each reads it; the team's own answer does not."""
+    client = client_for(alice)
+    assert list(client.get(reverse("clinic_messages:team_inbox")).context["page"]) == []
+    patient_writes(team, paul)
+    (row,) = client.get(reverse("clinic_messages:team_inbox")).context["page"]
+    assert row.unread is True
+    assert thread_selectors.team_unread_total(team["thread"].clinic, alice) == 1
+    thread_services.thread_mark_read(thread=team["thread"], user=alice)
+    (row,) = client.get(reverse("clinic_messages:team_inbox")).context["page"]
+    assert row.unread is False
+    assert thread_selectors.team_unread_total(team["thread"].clinic, adam) == 1
+    thread = Thread.objects.get()
+    assert thread.last_patient_message_at is not None
+    assert thread.last_message_at >= thread.last_patient_message_at
