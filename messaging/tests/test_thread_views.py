@@ -7,6 +7,7 @@ roles, tenancy and CSRF of every URL here."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -16,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import AccessAction, AccessLogEntry, AccessPart
-from clinics.tests.factories import TOTPDeviceFactory, UserFactory
+from clinics.models import AccessAction, AccessLogEntry, AccessPart, Role
+from clinics.tests.factories import MembershipFactory, TOTPDeviceFactory, UserFactory
 from messaging import crypto, payloads, thread_selectors, thread_services
 from messaging.models import ClinicMessage, Thread, ThreadStatus
 from messaging.sealed import Sender
@@ -399,3 +400,64 @@ def test_an_empty_thread_is_in_no_inbox_and_unread_follows_the_patients_last_mes
     thread = Thread.objects.get()
     assert thread.last_patient_message_at is not None
     assert thread.last_message_at >= thread.last_patient_message_at
+
+
+def test_a_professional_certified_later_gets_the_history_by_a_colleagues_rewrap(
+    team, client_for, alice, adam, paul, clinic_a
+):
+    """Nina joins the team after Paul wrote: Alice's browser finds the message Nina cannot open
+    (team_api_rewrap lists it under Nina's certified key), re-wraps its key for her, and Nina's
+    next read has her own wrap, which opens the message. A key that is not certified for clinic
+    messages is refused, and nothing is added."""
+    patient_writes(team, paul, body="Van voor Nina.")
+    nina = UserFactory(email="nina.later@noord.example")
+    TOTPDeviceFactory(user=nina)
+    MembershipFactory(clinic=clinic_a, user=nina, role=Role.PROFESSIONAL)
+    nina_keys = key_set_up(nina, 9)
+    certify(clinic_a, adam, team["signing"], nina)
+
+    alice_client = client_for(alice)
+    pending = alice_client.get(reverse("clinic_messages:team_api_rewrap")).json()
+    (work,) = [w for w in pending["work"] if w["recipient_key_id"] == nina_keys.key_id]
+    (row,) = work["messages"]
+    wrap = crypto.rewrap(
+        conversation_id=row["thread_id"],
+        row=row,
+        me=team["keys"][alice],
+        new_recipient=crypto.Recipient(key_id=nina_keys.key_id, kem_public=nina_keys.kem_public),
+    )
+    stranger = pooled("staff", 10).keys.key_id
+    refused = post_json(
+        alice_client,
+        reverse("clinic_messages:team_api_rewrap"),
+        {"recipient_key_id": stranger, "wraps": {row["id"]: wrap}},
+    )
+    assert refused.status_code == 403
+    added = post_json(
+        alice_client,
+        reverse("clinic_messages:team_api_rewrap"),
+        {"recipient_key_id": nina_keys.key_id, "wraps": {row["id"]: wrap}},
+    )
+    assert added.json() == {"added": 1}
+
+    rows = client_for(nina).get(
+        reverse("clinic_messages:team_api_messages", args=[team["thread"].pk])
+    )
+    (seen,) = rows.json()["messages"]
+    plain = crypto.open_message(
+        conversation_id=str(team["thread"].pk), row=seen, me=nina_keys, sender=team["keys"][paul]
+    )
+    assert plain["body"] == "Van voor Nina."
+
+
+def test_the_inbox_poll_agrees_with_the_page_until_something_changes(team, client_for, alice, paul):
+    """The page carries the digest of what it shows; the poll answers the same digest while
+    nothing changed (else the page would say "new messages" for nothing)."""
+    patient_writes(team, paul)
+    client = client_for(alice)
+    page = client.get(reverse("clinic_messages:team_inbox"))
+    shown = re.search(r'data-fingerprint="([0-9a-f]+)"', page.content.decode()).group(1)
+    polled = client.get(reverse("clinic_messages:team_api_inbox")).json()["fingerprint"]
+    assert polled == shown
+    thread_services.thread_assign(thread=team["thread"], user=alice)
+    assert client.get(reverse("clinic_messages:team_api_inbox")).json()["fingerprint"] != shown
