@@ -49,9 +49,12 @@ def key_directory(clinic: Clinic | int, purpose: Purpose = Purpose.COUNSELLOR) -
     certificates = (
         Certificate.objects.for_clinic(clinic)
         .current(purpose)
-        .select_related("staff_key")
+        .select_related("staff_key__user")
         .order_by("staff_key__key_id")
     )
+    # Clinic messages name the team member a message is from (a patient writes to people); the
+    # counsellor chat's reporters get no counsellor's name.
+    named = purpose == Purpose.TEAM
     return {
         "clinic_key": None
         if clinic_key is None
@@ -61,6 +64,7 @@ def key_directory(clinic: Clinic | int, purpose: Purpose = Purpose.COUNSELLOR) -
                 **public_keys(c.staff_key.key_id, c.staff_key.kem_public, c.staff_key.sig_public),
                 "purpose": c.purpose,
                 "certificate": b64(c.signature),
+                **({"name": str(c.staff_key.user)} if named else {}),
             }
             for c in certificates
         ],

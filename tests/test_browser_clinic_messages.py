@@ -90,6 +90,7 @@ class Site:
     sessions: dict[str, str]
     patient_id: int
     alice_key_id: str
+    alice_name: str
     stranger: dict  # a team key certified by another clinic's clinic key, as a directory lists it
     upload_root: Path
     log: ListHandler
@@ -178,6 +179,7 @@ def site(
                         sessions=sessions,
                         patient_id=patient.pk,
                         alice_key_id=alice_keys.key_id,
+                        alice_name=str(alice),
                         stranger=stranger,
                         upload_root=upload_root,
                         log=log,
@@ -253,6 +255,9 @@ def exchanged(site: Site) -> dict:
 
     _send(alice, ANSWER)
     expect(_message(paul, ANSWER)).to_be_visible(timeout=ARRIVAL_MS)
+    # The patient sees who answered: the team member's name, as the directory lists it.
+    answer = paul.locator("[data-log] .chat-message", has_text=ANSWER)
+    expect(answer.locator(".chat-message__meta")).to_contain_text(site.alice_name)
     # The patient's own photo is shown to them too (opened with their own wrap).
     expect(paul.locator(".chat-attachment__image")).to_be_visible()
     return {"photo": photo, "recovery": recovery}

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clinics.models import AccessAction, AccessLogEntry, AccessPart, Role
 from clinics.tests.factories import MembershipFactory, TOTPDeviceFactory, UserFactory
-from messaging import crypto, payloads, thread_selectors, thread_services
+from messaging import crypto, payloads, selectors, thread_selectors, thread_services
 from messaging.models import ClinicMessage, Thread, ThreadStatus
 from messaging.sealed import Sender
 from messaging.tests.chat_world import pooled
@@ -461,3 +461,20 @@ def test_the_inbox_poll_agrees_with_the_page_until_something_changes(team, clien
     assert polled == shown
     thread_services.thread_assign(thread=team["thread"], user=alice)
     assert client.get(reverse("clinic_messages:team_api_inbox")).json()["fingerprint"] != shown
+
+
+def test_the_patients_directory_names_the_team_and_the_reporters_names_no_counsellor(
+    team, client_for, alice, adam, paul, patient_a
+):
+    """A patient writes to people: the team's certified keys come with their holders' names (a
+    label; the key decides). The counsellor chat's directory names nobody."""
+    directory = client_for(paul).get(
+        reverse("clinic_messages:my_api_directory", args=[patient_a.pk])
+    )
+    names = {entry["key_id"]: entry["name"] for entry in directory.json()["staff"]}
+    assert names == {
+        team["keys"][alice].key_id: str(alice),
+        team["keys"][adam].key_id: str(adam),
+    }
+    counsellors = selectors.key_directory(patient_a.clinic)
+    assert all("name" not in entry for entry in counsellors["staff"])

@@ -31,6 +31,7 @@ const state = {
   patient: null, // {keyId, kemPublic, sigPublic}
   patientBefore: new Map(), // key id -> a key set the patient replaced (checks older messages)
   team: new Map(), // key id -> certified key set
+  names: new Map(), // key id -> the team member's name, as the directory lists it
   trusted: false,
 };
 
@@ -46,7 +47,8 @@ function senderOf(row) {
 
 function labelOf(row) {
   if (row.sender_key_id === state.me.keyId) return texts.you;
-  return row.from_patient ? texts.patient : texts.team;
+  if (row.from_patient) return texts.patient;
+  return state.names.get(row.sender_key_id) || texts.team;
 }
 
 async function openRow(row) {
@@ -137,6 +139,10 @@ async function trust(directory) {
     say(status, isPatient ? texts.clinicKeyChangedPatient : texts.clinicKeyChangedStaff);
   }
   state.team = await certifiedCounsellors(directory, clinicKey, "team");
+  // A label only: whom a message is from is decided by the certified key, never by the name.
+  state.names = new Map((directory.staff ?? [])
+    .filter((entry) => state.team.has(entry.key_id) && typeof entry.name === "string")
+    .map((entry) => [entry.key_id, entry.name]));
 }
 
 // A key set as the server lists it, kept only if its key id is its public keys'.
