@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from clinics.models import Role
+from messaging.models import ROLE_PURPOSE, Purpose
 from messaging.selectors import unread_total
 from messaging.thread_selectors import team_unread_total
 
@@ -10,15 +10,14 @@ def chat_unread(request: HttpRequest) -> dict:
     """What waits unread for the navigation, counted only when a page shows it (lazily): the
     counsellor's conversations, or the team member's patient threads."""
     membership = getattr(request, "membership", None)
-    if membership is None:
-        return {}
-    if membership.role == Role.COUNSELLOR:
+    purpose = ROLE_PURPOSE.get(membership.role) if membership is not None else None
+    if purpose == Purpose.COUNSELLOR:
         return {
             "nav_chat_unread": SimpleLazyObject(
                 lambda: unread_total(membership.clinic, request.user)
             )
         }
-    if membership.role in (Role.PROFESSIONAL, Role.CLINIC_ADMIN):
+    if purpose == Purpose.TEAM:
         return {
             "nav_team_unread": SimpleLazyObject(
                 lambda: team_unread_total(membership.clinic, request.user)

@@ -40,13 +40,20 @@ def _key_json(chat_key: ChatKey) -> dict:
 
 
 def key_page(
-    request: HttpRequest, *, channel: str, urls: dict, is_certified: bool = False
+    request: HttpRequest,
+    *,
+    channel: str,
+    urls: dict,
+    staff_key: ChatKey | None,
+    is_certified: bool = False,
 ) -> HttpResponse:
+    """The key page of a channel: `staff_key` is the person's key set (None before set-up),
+    `is_certified` whether the channel's clinic certified it (patients' keys are not)."""
     return render(
         request,
         "messaging/key.html",
         {
-            "staff_key": selectors.staff_key_of(request.user),
+            "staff_key": staff_key,
             "is_certified": is_certified,
             "channel": channel,
             "urls": urls,

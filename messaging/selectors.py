@@ -89,19 +89,6 @@ def key_and_certified(membership: Membership, purpose: Purpose) -> tuple[ChatKey
     return found, bool(found and found.certified)
 
 
-def is_certified(
-    clinic: Clinic, staff_key: ChatKey | None, purpose: Purpose = Purpose.COUNSELLOR
-) -> bool:
-    """Whether the key may receive the purpose's channel's messages in the clinic now."""
-    return (
-        staff_key is not None
-        and Certificate.objects.for_clinic(clinic)
-        .current(purpose)
-        .filter(staff_key=staff_key)
-        .exists()
-    )
-
-
 def _unread_for(user: User) -> Exists:
     read_at = ConversationRead.objects.filter(conversation=OuterRef("conversation"), user=user)
     return Exists(

@@ -17,8 +17,9 @@ from django.db.models import (
     QuerySet,
 )
 
-from clinics.models import Clinic, User
+from clinics.models import Clinic, Membership, User
 from messaging.models import (
+    PURPOSE_ROLES,
     ClinicMessage,
     ClinicWrap,
     Purpose,
@@ -169,6 +170,18 @@ def team_unread_total(clinic: Clinic, user: User) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_UNREAD_TOTAL_SQL.format(unread=_UNREAD), [user.pk, clinic.pk])
         return cursor.fetchone()[0]
+
+
+def team_members(clinic: Clinic) -> QuerySet[Membership]:
+    """The clinic's team for clinic messages (its active professionals and admins), by name:
+    whom a thread may be assigned to."""
+    return (
+        Membership.objects.active()
+        .for_clinic(clinic)
+        .filter(role__in=PURPOSE_ROLES[Purpose.TEAM])
+        .select_related("user")
+        .order_by("user__display_name", "user__email")
+    )
 
 
 def live_thread(clinic: Clinic, thread_id: uuid.UUID) -> Thread | None:

@@ -29,11 +29,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics.access import clinic_roles
-from clinics.models import AccessPart, Membership, Role
+from clinics.models import AccessPart
 from messaging import payloads, selectors, thread_selectors, thread_services
 from messaging.http import json_endpoint
 from messaging.key_views import key_api, key_page
-from messaging.models import ChatKey, ClinicMessage, Purpose, Thread, ThreadStatus
+from messaging.models import (
+    PURPOSE_ROLES,
+    ChatKey,
+    ClinicMessage,
+    Purpose,
+    Thread,
+    ThreadStatus,
+)
 from messaging.payloads import MessageIn
 from messaging.sealed import Sender
 from patients.record_access import (
@@ -47,7 +54,7 @@ from portal import private_files
 from portal.http import posted_data
 from portal.personal_data import declaration_for
 
-TEAM_ROLES = (Role.PROFESSIONAL, Role.CLINIC_ADMIN)
+TEAM_ROLES = PURPOSE_ROLES[Purpose.TEAM]  # the professionals and the clinic's admins
 team_only = clinic_roles(*TEAM_ROLES)
 team_record = staff_record(*TEAM_ROLES, part=AccessPart.MESSAGES)
 
@@ -69,6 +76,7 @@ def my_key(request: HttpRequest) -> HttpResponse:
             "next": reverse("clinic_messages:my_thread", args=[record.pk]),
             "api_directory": "",
         },
+        staff_key=selectors.staff_key_of(request.user),
     )
 
 
@@ -85,28 +93,40 @@ def my_thread(request: HttpRequest, scope: Scope) -> HttpResponse:
         return redirect(reverse("clinic_messages:my_key") + f"?record={scope.patient.pk}")
     thread = thread_services.thread_open(scope.patient)
     thread_services.patient_mark_read(thread=thread)
+    return _thread_page(
+        request,
+        thread,
+        role="patient",
+        patient=scope.patient,
+        clinic=scope.patient.clinic,
+        my_key=my_key,
+        urls={
+            "api_key": reverse("clinic_messages:my_api_key"),
+            "api_messages": reverse("clinic_messages:my_api_messages", args=[scope.patient.pk]),
+            "api_directory": reverse("clinic_messages:my_api_directory", args=[scope.patient.pk]),
+            "attachment": reverse(
+                "clinic_messages:my_attachment", args=[scope.patient.pk, uuid.UUID(int=0)]
+            ),
+            "key": reverse("clinic_messages:my_key") + f"?record={scope.patient.pk}",
+        },
+        retention_days=declaration_for(ClinicMessage).retention.days,
+    )
+
+
+def _thread_page(
+    request: HttpRequest, thread: Thread, *, role: str, urls: dict, **context: object
+) -> HttpResponse:
+    """A thread's page, the patient's or the team's (templates/messaging/thread.html; `role`
+    tells static/js/chat/thread.js which side it is on)."""
     return render(
         request,
         "messaging/thread.html",
         {
-            "role": "patient",
+            "role": role,
             "thread": thread,
-            "patient": scope.patient,
-            "clinic": scope.patient.clinic,
-            "my_key": my_key,
-            "urls": {
-                "api_key": reverse("clinic_messages:my_api_key"),
-                "api_messages": reverse("clinic_messages:my_api_messages", args=[scope.patient.pk]),
-                "api_directory": reverse(
-                    "clinic_messages:my_api_directory", args=[scope.patient.pk]
-                ),
-                "attachment": reverse(
-                    "clinic_messages:my_attachment", args=[scope.patient.pk, uuid.UUID(int=0)]
-                ),
-                "key": reverse("clinic_messages:my_key") + f"?record={scope.patient.pk}",
-            },
-            "retention_days": declaration_for(ClinicMessage).retention.days,
+            "urls": urls,
             "max_attachment_mb": thread_services.ATTACHMENT_MAX_PLAIN_BYTES // (1024 * 1024),
+            **context,
         },
     )
 
@@ -159,6 +179,7 @@ def _team_key(request: HttpRequest) -> tuple[ChatKey | None, bool]:
 
 @team_only
 def team_key(request: HttpRequest) -> HttpResponse:
+    my_key, is_certified = _team_key(request)
     return key_page(
         request,
         channel="team",
@@ -167,7 +188,8 @@ def team_key(request: HttpRequest) -> HttpResponse:
             "next": reverse("clinic_messages:team_inbox"),
             "api_directory": reverse("clinic_messages:team_api_directory"),
         },
-        is_certified=_team_key(request)[1],
+        staff_key=my_key,
+        is_certified=is_certified,
     )
 
 
@@ -237,38 +259,26 @@ def team_thread(request: HttpRequest, scope: Scope) -> HttpResponse:
     patient = scope.patient
     thread = thread_services.thread_open(patient)
     thread_services.thread_mark_read(thread=thread, user=request.user)
-    patient_key = thread_services.patient_key_of(patient)
-    team = (
-        Membership.objects.active()
-        .for_clinic(request.clinic)
-        .filter(role__in=TEAM_ROLES)
-        .select_related("user")
-        .order_by("user__display_name", "user__email")
-    )
-    return render(
+    return _thread_page(
         request,
-        "messaging/thread.html",
-        {
-            "role": "team",
-            "thread": thread,
-            "patient": patient,
-            "clinic": request.clinic,
-            "my_key": my_key,
-            "is_certified": is_certified,
-            "patient_key": patient_key,
-            "team": [m.user for m in team],
-            "statuses": ThreadStatus,
-            "urls": {
-                "api_key": reverse("clinic_messages:team_api_key"),
-                "api_messages": reverse("clinic_messages:team_api_messages", args=[thread.pk]),
-                "api_directory": reverse("clinic_messages:team_api_directory"),
-                "api_rewrap": reverse("clinic_messages:team_api_rewrap"),
-                "attachment": reverse(
-                    "clinic_messages:team_attachment", args=[patient.pk, uuid.UUID(int=0)]
-                ),
-                "key": reverse("clinic_messages:team_key"),
-            },
-            "max_attachment_mb": thread_services.ATTACHMENT_MAX_PLAIN_BYTES // (1024 * 1024),
+        thread,
+        role="team",
+        patient=patient,
+        clinic=request.clinic,
+        my_key=my_key,
+        is_certified=is_certified,
+        patient_key=thread_services.patient_key_of(patient),
+        team=[m.user for m in thread_selectors.team_members(request.clinic)],
+        statuses=ThreadStatus,
+        urls={
+            "api_key": reverse("clinic_messages:team_api_key"),
+            "api_messages": reverse("clinic_messages:team_api_messages", args=[thread.pk]),
+            "api_directory": reverse("clinic_messages:team_api_directory"),
+            "api_rewrap": reverse("clinic_messages:team_api_rewrap"),
+            "attachment": reverse(
+                "clinic_messages:team_attachment", args=[patient.pk, uuid.UUID(int=0)]
+            ),
+            "key": reverse("clinic_messages:team_key"),
         },
     )
 
@@ -298,13 +308,8 @@ def team_thread_assign(request: HttpRequest, scope: Scope) -> HttpResponse:
     wanted = (posted_data(request) or {}).get("assigned_to", "")
     assignee = None
     if wanted:
-        membership = (
-            Membership.objects.active()
-            .for_clinic(request.clinic)
-            .filter(role__in=TEAM_ROLES, user_id=wanted if wanted.isdigit() else None)
-            .select_related("user")
-            .first()
-        )
+        members = thread_selectors.team_members(request.clinic)
+        membership = members.filter(user_id=wanted if wanted.isdigit() else None).first()
         if membership is None:
             flash.error(request, _("Choose a member of the clinic's team."))
             return redirect("clinic_messages:team_thread", patient_id=scope.patient.pk)

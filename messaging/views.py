@@ -23,6 +23,7 @@ from messaging.key_views import key_api, key_page
 from messaging.models import (
     ROLE_PURPOSE,
     Certificate,
+    ChatKey,
     ClinicChatKey,
     ConversationStatus,
     Organisation,
@@ -36,6 +37,11 @@ counsellor_only = clinic_roles(Role.COUNSELLOR)
 admin_only = clinic_roles(Role.CLINIC_ADMIN)
 
 
+def _counsellor_key(request: HttpRequest) -> tuple[ChatKey | None, bool]:
+    """The counsellor's key set and whether the clinic certified it for the chat now."""
+    return selectors.key_and_certified(request.membership, Purpose.COUNSELLOR)
+
+
 # --- the counsellor ----------------------------------------------------------------------------
 
 
@@ -43,7 +49,7 @@ admin_only = clinic_roles(Role.CLINIC_ADMIN)
 def inbox(request: HttpRequest) -> HttpResponse:
     """Conversations per organisation, open or closed, unread first."""
     clinic, user = request.clinic, request.user
-    staff_key = selectors.staff_key_of(user)
+    staff_key, is_certified = _counsellor_key(request)
     if staff_key is None:
         return redirect("messaging:key")
     organisations = list(selectors.organisations(clinic))
@@ -63,7 +69,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "statuses": ConversationStatus.choices,
             "rows": rows,
             "staff_key": staff_key,
-            "is_certified": selectors.is_certified(clinic, staff_key),
+            "is_certified": is_certified,
         },
     )
 
@@ -116,6 +122,7 @@ def conversation_status(request: HttpRequest, conversation_id: str) -> HttpRespo
 def key(request: HttpRequest) -> HttpResponse:
     """Set up the chat key once (passphrase and recovery key, in the browser), or unlock it on
     this device, or lock the device."""
+    staff_key, is_certified = _counsellor_key(request)
     return key_page(
         request,
         channel="counsellor",
@@ -124,7 +131,8 @@ def key(request: HttpRequest) -> HttpResponse:
             "next": reverse("messaging:inbox"),
             "api_directory": reverse("messaging:api_directory"),
         },
-        is_certified=selectors.is_certified(request.clinic, selectors.staff_key_of(request.user)),
+        staff_key=staff_key,
+        is_certified=is_certified,
     )
 
 
@@ -179,11 +187,11 @@ def api_inbox(request: HttpRequest) -> HttpResponse:
 def api_messages(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """GET ?since=: the conversation's messages and notes (with my wraps). POST: send one."""
     found = selectors.live_conversation(request.clinic, conversation_id)
-    staff_key = selectors.staff_key_of(request.user)
+    staff_key, is_certified = _counsellor_key(request)
     if found is None or staff_key is None:
         raise payloads.Refused(_("This conversation no longer exists."), 404)
     if request.method == "POST":
-        if not selectors.is_certified(request.clinic, staff_key):
+        if not is_certified:
             raise payloads.Refused(_("Your chat key is not certified by the clinic yet."), 403)
         message, created = services.message_send(
             conversation=found,
@@ -217,8 +225,8 @@ def api_messages(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @counsellor_only
 def api_rewrap(request: HttpRequest) -> HttpResponse:
     """GET: messages a newly certified colleague cannot open yet. POST: their new wraps."""
-    staff_key = selectors.staff_key_of(request.user)
-    if staff_key is None or not selectors.is_certified(request.clinic, staff_key):
+    staff_key, is_certified = _counsellor_key(request)
+    if not is_certified:
         raise payloads.Refused(_("Your chat key is not certified by the clinic yet."), 403)
     if request.method == "POST":
         recipient, parsed = payloads.rewraps(payloads.json_of(request))
