@@ -286,6 +286,18 @@ export async function trustedClinicKey(directory) {
   return pin === "changed" ? null : clinicKey;
 }
 
+// A key set as the server lists it ({key_id, kem_public, sig_public}), kept only if its key id
+// is the one its public keys give: {keyId, kemPublic, sigPublic}, or null.
+export async function listedKeySet(listed) {
+  if (!listed) return null;
+  if ((await e2ee.keyId(listed.kem_public, listed.sig_public)) !== listed.key_id) return null;
+  return {
+    keyId: listed.key_id,
+    kemPublic: e2ee.unb64(listed.kem_public),
+    sigPublic: e2ee.unb64(listed.sig_public),
+  };
+}
+
 // The certified staff keys of a directory, by key id, under the trusted clinic key: counsellors
 // for the counsellor chat, the clinic's team ("team") for clinic messages.
 export async function certifiedCounsellors(directory, clinicKey, purpose = "counsellor") {

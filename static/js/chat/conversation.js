@@ -7,7 +7,7 @@
 // the QR link). Whom a message goes to: those certified counsellors and, unless it is a note,
 // the reporter.
 import {
-  ApiError, Feed, api, certifiedCounsellors, e2ee, errorText, keystore, messageItem,
+  ApiError, Feed, api, certifiedCounsellors, e2ee, errorText, keystore, listedKeySet, messageItem,
   placeItem, ready, reporterSignIn, say, show, staffKeys, strings, trustedClinicKey,
 } from "./common.js";
 
@@ -257,15 +257,11 @@ async function counsellorStart() {
   return null;
 }
 
-async function reporterOf(conversation) {
-  const keyId = await e2ee.keyId(conversation.reporter_kem_public, conversation.reporter_sig_public);
-  if (keyId !== conversation.reporter_key_id) return null;
-  return {
-    keyId,
-    kemPublic: e2ee.unb64(conversation.reporter_kem_public),
-    sigPublic: e2ee.unb64(conversation.reporter_sig_public),
-  };
-}
+const reporterOf = (conversation) => listedKeySet({
+  key_id: conversation.reporter_key_id,
+  kem_public: conversation.reporter_kem_public,
+  sig_public: conversation.reporter_sig_public,
+});
 
 async function start() {
   const first = isReporter ? await reporterStart() : await counsellorStart();

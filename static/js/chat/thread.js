@@ -8,7 +8,7 @@
 // the patient and those certified team keys, nobody else. An attachment's type is decided from
 // its decrypted bytes (filetype.js): images are previewed, everything else is a download.
 import {
-  ApiError, Feed, REWRAP_MS, api, certifiedCounsellors, e2ee, errorText, every,
+  ApiError, Feed, REWRAP_MS, api, certifiedCounsellors, e2ee, errorText, every, listedKeySet,
   messageItem, placeItem, ready, rewrapPending, say, show, staffKeys, strings, trustedClinicKey,
 } from "./common.js";
 import { sniff } from "./filetype.js";
@@ -145,21 +145,10 @@ async function trust(directory) {
     .map((entry) => [entry.key_id, entry.name]));
 }
 
-// A key set as the server lists it, kept only if its key id is its public keys'.
-async function keySetOf(listed) {
-  if (!listed) return null;
-  if ((await e2ee.keyId(listed.kem_public, listed.sig_public)) !== listed.key_id) return null;
-  return {
-    keyId: listed.key_id,
-    kemPublic: e2ee.unb64(listed.kem_public),
-    sigPublic: e2ee.unb64(listed.sig_public),
-  };
-}
-
 // The patient's key now, and those they replaced (what those signed is checked with them).
 async function trustPatient(thread) {
-  state.patient = await keySetOf(thread.patient_key);
-  const before = await Promise.all((thread.patient_keys_before ?? []).map(keySetOf));
+  state.patient = await listedKeySet(thread.patient_key);
+  const before = await Promise.all((thread.patient_keys_before ?? []).map(listedKeySet));
   state.patientBefore = new Map(before.filter(Boolean).map((k) => [k.keyId, k]));
 }
 
