@@ -13,16 +13,13 @@ when a test first needs them, so the tests pass in any order and on any xdist wo
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 import urllib.parse
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
@@ -44,7 +41,8 @@ from messaging import crypto, selectors
 from messaging.models import ClinicChatKey, Conversation, Message
 from messaging.tests.chat_world import PASSPHRASE, ChatWorld, Reporter, post_json
 from tests.browser import ConsoleWatcher, chromium_available, launch_chromium
-from tests.test_dump_canary import database_dump, find_in, forms_of
+from tests.canary import ApplicationLog, found, in_thread, redis_dump
+from tests.test_dump_canary import database_dump
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,24 +62,6 @@ DIRK_PASSPHRASE = f"paars konijn springt {RUN} hoog"
 TO_DIRK = f"Voor de nieuwe vertrouwenspersoon {RUN}"
 NOTE = f"Notitie {RUN}"
 FROM_PHONE = f"Vanaf mijn telefoon {RUN}"
-
-
-class ListHandler(logging.Handler):
-    """Every log record of the module, formatted with its arguments (the application log)."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(f"{record.name} {record.levelname} {record.getMessage()}")
-        except Exception:  # a badly formatted record is kept as it was given
-            self.lines.append(f"{record.name} {record.msg!r} {record.args!r}")
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
 
 @dataclass
@@ -109,7 +89,7 @@ class Site:
     reporters: dict[str, Reporter]
     conversations: dict[str, str]  # name -> conversation id
     moved_message_id: str
-    log: ListHandler
+    log: ApplicationLog
     other_clinic_id: int
     cora_key_id: str
     finn_key_id: str
@@ -137,20 +117,6 @@ class Site:
             self.seen.responses[urllib.parse.urlsplit(response.url).path] = response.headers
 
 
-def in_thread(work: Callable[[], object]) -> object:
-    """Run ORM code outside Playwright's loop (Django refuses it inside), on a connection of
-    its own that is closed afterwards."""
-
-    def run() -> object:
-        try:
-            return work()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
 def _staff(clinic, role: Role, email: str):
     user = UserFactory(email=email)
     MembershipFactory(clinic=clinic, user=user, role=role)
@@ -165,21 +131,13 @@ def _python_message(world: ChatWorld, reporter: Reporter, text: str) -> str:
     return sealed["id"]
 
 
-APP_LOGGERS = ("django", "messaging", "clinics", "portal", "patients", "celery", "kombu")
-
-
 @pytest.fixture(scope="module")
 def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[Site]:
     if not connections["default"].settings_dict["NAME"].startswith("test_"):
         pytest.fail("No test database: select test_secret_fields_have_no_name... too.")
     # The application log from the moment the world is made (the factories log the test
     # users' login passwords, which are no application's).
-    log = ListHandler()
-    root = logging.getLogger()
-    # Every logger at DEBUG, each by name too: pytest's log capture resets the root's level
-    # between a test's phases.
-    loggers = [root, *(logging.getLogger(name) for name in APP_LOGGERS)]
-    old_levels = [logger.level for logger in loggers]
+    log = ApplicationLog()
     # Unblocked for the module: the live server's thread reads the database for every request.
     with django_db_blocker.unblock():
         server = None
@@ -207,9 +165,7 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                 name: login(Client(), user).cookies[settings.SESSION_COOKIE_NAME].value
                 for name, user in people.items()
             }
-            root.addHandler(log)
-            for logger in loggers:
-                logger.setLevel(logging.DEBUG)
+            log.start()
             server = LiveServer("localhost")
             # DEBUG: Django then logs every SQL statement with its parameters
             # (django.db.backends), so the log the canary is looked for in holds all that was
@@ -237,9 +193,7 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
                 finally:
                     browser.close()
         finally:
-            root.removeHandler(log)
-            for logger, level in zip(loggers, old_levels, strict=True):
-                logger.setLevel(level)
+            log.stop()
             if server is not None:
                 server.stop()
             call_command("flush", interactive=False, verbosity=0)
@@ -310,38 +264,6 @@ def _send(page: Page, text: str, *, note: bool = False) -> None:
         page.locator("[data-composer] button[type=submit]").click()
     assert sent.value.status == 201, sent.value.text()
     expect(_message(page, text)).to_be_visible()
-
-
-def _redis_dump() -> bytes:
-    """Every key of the test broker's Redis database with its value, raw (DUMP) and read by
-    type."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    parts: list[bytes] = []
-    for key in client.scan_iter():
-        parts += [key, client.dump(key) or b""]
-        kind = client.type(key)
-        if kind == b"string":
-            parts.append(client.get(key) or b"")
-        elif kind == b"list":
-            parts += client.lrange(key, 0, -1)
-        elif kind == b"hash":
-            for k, v in client.hgetall(key).items():
-                parts += [k, v]
-        elif kind == b"set":
-            parts += list(client.smembers(key))
-        elif kind == b"zset":
-            parts += client.zrange(key, 0, -1)
-    return b"\n".join(parts)
-
-
-def _found(needles: dict[str, str], haystacks: dict[str, bytes]) -> list[str]:
-    return [
-        f"{name} as {form!r} in {where}"
-        for name, text in needles.items()
-        for form in forms_of(text.encode())
-        for where, haystack in haystacks.items()
-        if find_in(form, haystack) >= 0
-    ]
 
 
 # --- the flows that several tests build on (made once per module, when first needed) ----------
@@ -500,7 +422,7 @@ def test_a_browser_conversation_leaves_no_canary_in_database_log_or_broker(
     haystacks = {
         "the database dump": database_dump(),
         "the application log": chat.log.text.encode(),
-        "Redis": _redis_dump(),
+        "Redis": redis_dump(),
     }
     # The places looked in hold what they should: the conversation's rows, the SQL that wrote
     # them, the task the reporter's messages queued.
@@ -508,7 +430,7 @@ def test_a_browser_conversation_leaves_no_canary_in_database_log_or_broker(
     assert b"messaging_message" in haystacks["the database dump"]
     assert 'INSERT INTO "messaging_message"' in chat.log.text
     assert b"chat_notifications_send" in haystacks["Redis"]
-    assert _found(needles, haystacks) == []
+    assert found(needles, haystacks) == []
 
 
 def test_moved_message_shows_cannot_be_verified_in_the_page(chat: Site) -> None:

@@ -13,7 +13,6 @@ Playwright starts and flushed at the end, and a live server thread of our own se
 from __future__ import annotations
 
 import json
-import logging
 import re
 import secrets
 import struct
@@ -41,14 +40,8 @@ from messaging.tests.chat_world import PASSPHRASE, ChatWorld
 from messaging.tests.clinic_world import certify, key_set_up
 from patients.tests.factories import PatientFactory
 from tests.browser import ConsoleWatcher, chromium_available, launch_chromium
-from tests.test_browser_chat import (
-    APP_LOGGERS,
-    ListHandler,
-    _found,
-    _redis_dump,
-    _staff,
-    in_thread,
-)
+from tests.canary import ApplicationLog, found, in_thread, redis_dump
+from tests.test_browser_chat import _staff
 from tests.test_dump_canary import database_dump
 
 pytestmark = [
@@ -93,7 +86,7 @@ class Site:
     alice_name: str
     stranger: dict  # a team key certified by another clinic's clinic key, as a directory lists it
     upload_root: Path
-    log: ListHandler
+    log: ApplicationLog
     console: ConsoleWatcher = field(default_factory=ConsoleWatcher)
     requests: list[str] = field(default_factory=list)
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
@@ -121,10 +114,7 @@ def site(
 ) -> Iterator[Site]:
     if not connections["default"].settings_dict["NAME"].startswith("test_"):
         pytest.fail("No test database.")
-    log = ListHandler()
-    root = logging.getLogger()
-    loggers = [root, *(logging.getLogger(name) for name in APP_LOGGERS)]
-    old_levels = [logger.level for logger in loggers]
+    log = ApplicationLog()
     upload_root = tmp_path_factory.mktemp("private")
     storages = {
         **settings.STORAGES,
@@ -166,9 +156,7 @@ def site(
                 name: login(Client(), user).cookies[settings.SESSION_COOKIE_NAME].value
                 for name, user in (("alice", alice), ("paul", paul))
             }
-            root.addHandler(log)
-            for logger in loggers:
-                logger.setLevel(logging.DEBUG)
+            log.start()
             with override_settings(DEBUG=True, STORAGES=storages), sync_playwright() as pw:
                 server = LiveServer("localhost")
                 browser = launch_chromium(pw)
@@ -187,9 +175,7 @@ def site(
                 finally:
                     browser.close()
         finally:
-            root.removeHandler(log)
-            for logger, level in zip(loggers, old_levels, strict=True):
-                logger.setLevel(level)
+            log.stop()
             if server is not None:
                 server.stop()
             call_command("flush", interactive=False, verbosity=0)
@@ -298,7 +284,7 @@ def test_patient_and_professional_exchange_messages_and_a_photo_leaving_no_trace
     haystacks = {
         "the database dump": database_dump(),
         "the application log": site.log.text.encode(),
-        "Redis": _redis_dump(),
+        "Redis": redis_dump(),
         "the upload storage": stored,
     }
     assert b"messaging_clinicmessage" in haystacks["the database dump"]
@@ -309,7 +295,7 @@ def test_patient_and_professional_exchange_messages_and_a_photo_leaving_no_trace
         "the file name": CANARY_FILE_NAME,
         "the text inside the file": CANARY_IN_FILE,
     }
-    assert _found(needles, haystacks) == []
+    assert found(needles, haystacks) == []
     photo = exchanged["photo"]
     for where, haystack in haystacks.items():
         assert photo[8:40] not in haystack, f"the photo's bytes are in {where}"
