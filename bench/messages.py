@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 CLINIC, COUNTS_CLINIC = "Bench messages", "Bench inbox counts"
-SEED_VERSION = 1
 PATIENTS, MESSAGES = 500, 20_000
 FROM_PATIENT = 0.55  # the patients' share of the messages
 INBOX_SIZES = (10, 1000)
@@ -75,6 +74,8 @@ class Bench:
     signed_in_client: Callable[[Any], Any]
     staff_for: Callable[[Any, str], Any]
     checkpoint: Callable[[], None]
+    seed_marker: Callable[[str], dict | None]  # what a seed recorded, if it is this version's
+    seed_mark: Callable[[str, dict], None]  # record a seed
     names: Callable[[int], tuple[str, str]]  # the i-th seeded patient's given and family name
     requests: int
     warmup: int
@@ -82,27 +83,6 @@ class Bench:
 
 
 # --- seeding, once -----------------------------------------------------------------------------
-
-
-def _marker(name: str) -> dict | None:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("SELECT info FROM bench_seed WHERE name = %s", [name])
-        row = cur.fetchone()
-    if row is None:
-        return None
-    info = row[0] if isinstance(row[0], dict) else json.loads(row[0])
-    return info if info.get("version") == SEED_VERSION else None
-
-
-def _mark(name: str, info: dict) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("DELETE FROM bench_seed WHERE name = %s", [name])
-        cur.execute("INSERT INTO bench_seed (name, info) VALUES (%s, %s)",
-                    [name, json.dumps({"version": SEED_VERSION, **info})])  # fmt: skip
 
 
 def _key_set_in(keys: Any) -> Any:
@@ -135,11 +115,11 @@ def _team_set_up(clinic: Any, members: list[Any]) -> None:
         )  # fmt: skip
 
 
-def _clinic(name: str) -> Any:
+def _clinic(bench: Bench, name: str) -> Any:
     from clinics.models import Clinic
 
     clinic = Clinic.objects.filter(name=name).first()
-    if clinic is not None and _marker(name) is None:
+    if clinic is not None and bench.seed_marker(name) is None:
         raise SystemExit(f"{name} exists without a seed marker: run with --reseed.")
     return clinic
 
@@ -156,7 +136,7 @@ def seed_clinic(bench: Bench) -> None:
     from patients.models import Patient
     from patients.services import patient_create
 
-    if _clinic(CLINIC) is not None:
+    if _clinic(bench, CLINIC) is not None:
         return
     started = time.perf_counter()
     with transaction.atomic():
@@ -176,7 +156,7 @@ def seed_clinic(bench: Bench) -> None:
         Patient.objects.filter(pk=first.pk).update(user=account)
         services.staff_key_set_up(user=account, key=_key_set_in(crypto.generate_key_set()))
         _team_set_up(clinic, [viewer, colleague])
-        _mark(CLINIC, {"patients": PATIENTS})
+        bench.seed_mark(CLINIC, {"patients": PATIENTS})
     print(f"  seeded {CLINIC}: {PATIENTS} patients in {time.perf_counter() - started:.0f} s")
 
 
@@ -188,7 +168,7 @@ def seed_counts_clinic(bench: Bench) -> None:
     from clinics.models import Clinic
     from patients.models import Patient
 
-    if _clinic(COUNTS_CLINIC) is not None:
+    if _clinic(bench, COUNTS_CLINIC) is not None:
         return
     with transaction.atomic():
         clinic = Clinic.objects.create(name=COUNTS_CLINIC)
@@ -199,7 +179,7 @@ def seed_counts_clinic(bench: Bench) -> None:
             for i in range(max(INBOX_SIZES))
         )  # fmt: skip
         _team_set_up(clinic, [viewer])
-        _mark(COUNTS_CLINIC, {"patients": max(INBOX_SIZES)})
+        bench.seed_mark(COUNTS_CLINIC, {"patients": max(INBOX_SIZES)})
 
 
 # --- seeding the threads, every run ------------------------------------------------------------

@@ -102,6 +102,16 @@ def seed_marker(name: str) -> dict | None:
     return info if info.get("version") == SEED_VERSION else None
 
 
+def seed_mark(name: str, info: dict) -> None:
+    """Record that `name` is seeded, with `info` (the version is added)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM bench_seed WHERE name = %s", [name])
+        cur.execute("INSERT INTO bench_seed (name, info) VALUES (%s, %s)",
+                    [name, json.dumps({"version": SEED_VERSION, **info})])  # fmt: skip
+
+
 def staff_for(clinic: Any, email: str) -> Any:
     """A professional of `clinic` with a confirmed authenticator (MFA passes in the session)."""
     from clinics.mfa_devices import AuthenticatorDevice
@@ -272,12 +282,7 @@ def seed_clinic(name: str, patients: int, days: int) -> None:
                 for row in patient_rows:
                     cp.write_row(row)
                 rows += len(patient_rows)
-        with connection.cursor() as cur:
-            cur.execute(
-                "INSERT INTO bench_seed (name, info) VALUES (%s, %s)",
-                [name, json.dumps({"version": SEED_VERSION, "patients": patients, "rows": rows,
-                                   "seeded_at": now.isoformat()})],
-            )  # fmt: skip
+        seed_mark(name, {"patients": patients, "rows": rows, "seeded_at": now.isoformat()})
     # Autovacuum would do this soon after a real load: statistics, and the visibility map that
     # lets index-only scans skip the table.
     with connection.cursor() as cur:
@@ -1013,7 +1018,7 @@ def messages_bench(args: argparse.Namespace) -> messages.Bench:
 
     return messages.Bench(
         timed=timed, sql_runner=sql_runner, signed_in_client=signed_in_client,
-        staff_for=staff_for, checkpoint=checkpoint,
+        staff_for=staff_for, checkpoint=checkpoint, seed_marker=seed_marker, seed_mark=seed_mark,
         names=names, requests=args.inbox_requests, warmup=max(args.warmup, 10),
         upload_runs=args.upload_runs,
     )  # fmt: skip

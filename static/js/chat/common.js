@@ -300,7 +300,7 @@ export async function listedKeySet(listed) {
 
 // The certified staff keys of a directory, by key id, under the trusted clinic key: counsellors
 // for the counsellor chat, the clinic's team ("team") for clinic messages.
-export async function certifiedCounsellors(directory, clinicKey, purpose = "counsellor") {
+export async function certifiedStaff(directory, clinicKey, purpose = "counsellor") {
   if (!clinicKey) return new Map();
   const kept = await e2ee.certifiedRecipients(
     clinicKey.sig_public, clinicKey.key_id, directory.staff ?? [], purpose);
@@ -314,7 +314,7 @@ export async function rewrapPending(url, clinicId, me, purpose = "counsellor") {
   const pending = await api(url);
   if (!pending.work?.length) return;
   const clinicKey = await trustedClinicKey({ ...pending.directory, clinic_id: clinicId });
-  const certified = await certifiedCounsellors(pending.directory, clinicKey, purpose);
+  const certified = await certifiedStaff(pending.directory, clinicKey, purpose);
   for (const item of pending.work) {
     const recipient = certified.get(item.recipient_key_id);
     if (!recipient) continue; // not certified by the clinic key this device trusts

@@ -7,7 +7,7 @@
 // the QR link). Whom a message goes to: those certified counsellors and, unless it is a note,
 // the reporter.
 import {
-  ApiError, Feed, api, certifiedCounsellors, e2ee, errorText, keystore, listedKeySet, messageItem,
+  ApiError, Feed, api, certifiedStaff, e2ee, errorText, keystore, listedKeySet, messageItem,
   placeItem, ready, reporterSignIn, say, show, staffKeys, strings, trustedClinicKey,
 } from "./common.js";
 
@@ -109,7 +109,7 @@ async function trustCounsellor(directory) {
   const clinicKey = await trustedClinicKey(directory);
   state.trusted = Boolean(clinicKey);
   if (directory.clinic_key && !clinicKey) say(status, texts.clinicKeyChangedStaff);
-  state.counsellors = await certifiedCounsellors(directory, clinicKey);
+  state.counsellors = await certifiedStaff(directory, clinicKey);
 }
 
 // The reporter trusts the clinic key whose fingerprint came with the QR link (or the first one
@@ -132,7 +132,7 @@ async function trustReporter(data) {
   }
   state.trusted = Boolean(fingerprint) && fingerprint === state.record.clinicFingerprint;
   if (clinicKey && !state.trusted) say(status, texts.clinicKeyChanged);
-  state.counsellors = await certifiedCounsellors(data, state.trusted ? clinicKey : null);
+  state.counsellors = await certifiedStaff(data, state.trusted ? clinicKey : null);
 }
 
 // --- sending --------------------------------------------------------------------------------

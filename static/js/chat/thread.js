@@ -8,7 +8,7 @@
 // the patient and those certified team keys, nobody else. An attachment's type is decided from
 // its decrypted bytes (filetype.js): images are previewed, everything else is a download.
 import {
-  ApiError, Feed, REWRAP_MS, api, certifiedCounsellors, e2ee, errorText, every, listedKeySet,
+  ApiError, Feed, REWRAP_MS, api, certifiedStaff, e2ee, errorText, every, listedKeySet,
   messageItem, placeItem, ready, rewrapPending, say, show, staffKeys, strings, trustedClinicKey,
 } from "./common.js";
 import { sniff } from "./filetype.js";
@@ -138,7 +138,7 @@ async function trust(directory) {
   if (directory.clinic_key && !clinicKey) {
     say(status, isPatient ? texts.clinicKeyChangedPatient : texts.clinicKeyChangedStaff);
   }
-  state.team = await certifiedCounsellors(directory, clinicKey, "team");
+  state.team = await certifiedStaff(directory, clinicKey, "team");
   // A label only: whom a message is from is decided by the certified key, never by the name.
   state.names = new Map((directory.staff ?? [])
     .filter((entry) => state.team.has(entry.key_id) && typeof entry.name === "string")
