@@ -185,6 +185,9 @@ class AccessPart(models.TextChoices):
     IMPORT = "import", _("measurement import")
     ALERTS = "alerts", _("thresholds and alerts")
     MESSAGES = "messages", _("messages with the clinic")
+    PROGRAM = "exercise program", _("exercise program")
+    APPOINTMENTS = "appointments", _("appointments")
+    DOCUMENTS = "documents", _("documents")
     ACCOUNT = "account", _("user account")
     SECOND_FACTOR = "second factor", _("second factor (two-factor authentication)")
 

@@ -16,6 +16,9 @@ urlpatterns = [
     path("counsellor/", include("messaging.urls")),
     path("m/", include("messaging.reporter_urls")),
     path("messages/", include("messaging.thread_urls")),
+    path("exercises/", include("exercises.urls")),
+    path("appointments/", include("appointments.urls")),
+    path("documents/", include("documents.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
