@@ -61,6 +61,9 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from conftest import login
+from exercises import services as exercise_services
+from exercises.base_library import base_library_ensure
+from exercises.models import Exercise, Program, ProgramTemplate
 from messaging.models import (
     Certificate,
     ChatKey,
@@ -134,6 +137,9 @@ class World:
     chats: dict[str, ChatObjects] = field(default_factory=dict)
     threads: dict[str, Thread] = field(default_factory=dict)
     thread_messages: dict[str, ClinicMessage] = field(default_factory=dict)
+    exercises: dict[str, Exercise] = field(default_factory=dict)
+    exercise_templates: dict[str, ProgramTemplate] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
         return self.clinic_a if side == "a" else self.clinic_b
@@ -161,6 +167,30 @@ def _staff(clinic: Clinic, role: Role, email: str, *, device: bool = True) -> Us
     if device:
         TOTPDeviceFactory(user=user)
     return user
+
+
+def _exercise_items(exercise: Exercise) -> list[exercise_services.ItemIn]:
+    return [exercise_services.ItemIn(exercise=exercise, params={**exercise.defaults(), "load": ""})]
+
+
+def _exercise_template(clinic: Clinic, owner: User, exercise: Exercise) -> ProgramTemplate:
+    return exercise_services.template_save(
+        clinic, owner, None, name="Knie", goal="", weeks=2, items=_exercise_items(exercise)
+    )
+
+
+def _program(patient: Patient, owner: User, exercise: Exercise) -> Program:
+    return exercise_services.program_create(
+        patient,
+        owner,
+        exercise_services.ProgramIn(
+            title=f"Programma {patient.family_name}",
+            goal="",
+            start_date=timezone.localdate(),
+            end_date=None,
+            items=_exercise_items(exercise),
+        ),
+    )
 
 
 def _invitation_token(model: type, **fields: object) -> str:
@@ -352,6 +382,16 @@ def _build_world() -> World:
         message = _thread(patient, team[-1], team)
         world.thread_messages[side] = message
         world.threads[side] = message.thread
+    # Exercises: each clinic's own exercise (a copy of a base one), a template and a program.
+    base_library_ensure()
+    for side, patient, owner in (("a", world.patient_a, world.alice),
+                                 ("b", world.patient_b, world.charlie)):  # fmt: skip
+        exercise = exercise_services.exercise_copy(
+            patient.clinic, owner, Exercise.objects.base()[0]
+        )
+        world.exercises[side] = exercise
+        world.exercise_templates[side] = _exercise_template(patient.clinic, owner, exercise)
+        world.programs[side] = _program(patient, owner, exercise)
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -448,6 +488,15 @@ PARAMETERS: dict[str, Param] = {
     # Clinic messages: a patient's thread and a message of it with an attachment.
     "thread_id": Param(lambda w, s, r: w.threads[s].pk, tenant_object=True),
     "message_id": Param(lambda w, s, r: w.thread_messages[s].pk, tenant_object=True),
+    # Exercises: a clinic's own exercise, a template and a patient's program.
+    "exercise_id": Param(lambda w, s, r: w.exercises[s].pk, tenant_object=True),
+    "template_id": Param(lambda w, s, r: w.exercise_templates[s].pk, tenant_object=True),
+    "program_id": Param(lambda w, s, r: w.programs[s].pk, tenant_object=True),
+    "number": Param(
+        lambda w, s, r: 1,
+        tenant_object=False,
+        why_not_tenant="a version's number within the program that program_id names",
+    ),
     "token": Param(
         {
             "invitations:staff": lambda w, s, r: w.staff_tokens[s],
@@ -672,6 +721,25 @@ MATRIX: dict[str, frozenset[str]] = {
     "clinic_messages:team_thread_status": RECORD_STAFF,
     "clinic_messages:team_thread_assign": RECORD_STAFF,
     "clinic_messages:team_attachment": RECORD_STAFF,
+    # Exercises: the library, templates and programs are the team's; the day is the patient's.
+    "exercises:library": RECORD_STAFF,
+    "exercises:new": RECORD_STAFF,
+    "exercises:detail": RECORD_STAFF,
+    "exercises:edit": RECORD_STAFF,
+    "exercises:copy": RECORD_STAFF,
+    "exercises:archive": RECORD_STAFF,
+    "exercises:templates": RECORD_STAFF,
+    "exercises:template_new": RECORD_STAFF,
+    "exercises:template_edit": RECORD_STAFF,
+    "exercises:template_delete": RECORD_STAFF,
+    "exercises:programs": RECORD_STAFF,
+    "exercises:program_new": RECORD_STAFF,
+    "exercises:program": RECORD_STAFF,
+    "exercises:program_edit": RECORD_STAFF,
+    "exercises:program_version": RECORD_STAFF,
+    "exercises:program_stop": RECORD_STAFF,
+    "exercises:program_save_as_template": RECORD_STAFF,
+    "exercises:my_day": frozenset({PATIENT}),
     "reporter:join": EVERYONE,
     "reporter:chat": EVERYONE,
     "reporter:api_code": EVERYONE,
@@ -710,6 +778,11 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "messaging:code_close": frozenset({405}),
     "clinic_messages:team_thread_status": frozenset({405}),
     "clinic_messages:team_thread_assign": frozenset({405}),
+    "exercises:copy": frozenset({405}),
+    "exercises:archive": frozenset({405}),
+    "exercises:template_delete": frozenset({405}),
+    "exercises:program_stop": frozenset({405}),
+    "exercises:program_save_as_template": frozenset({405}),
     "reporter:api_code": frozenset({404}),  # no code given: none is found
     "reporter:api_join": frozenset({405}),
     "reporter:api_session": frozenset({405}),
@@ -754,6 +827,12 @@ POST_DATA: dict[str, dict[str, str]] = {
     "clinics:settings": {},  # an unticked box: would switch patient MFA off
     "clinics:staff_invite": {"email": "new.colleague@example.org", "role": Role.CLINIC_ADMIN},
     "clinic_messages:team_thread_status": {"status": "handled"},
+    "exercises:program_save_as_template": {"name": "Overgenomen"},
+    "exercises:template_edit": {
+        "name": "Gewijzigd",
+        "items-TOTAL_FORMS": "0",
+        "items-INITIAL_FORMS": "0",
+    },
 }
 
 

@@ -1,0 +1,216 @@
+"""Reads of the exercise library, programs and what the patient logged."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from clinics.models import Clinic
+from exercises.models import (
+    Exercise,
+    ExerciseLog,
+    Program,
+    ProgramItem,
+    ProgramTemplate,
+    ProgramVersion,
+    SessionLog,
+    TemplateItem,
+)
+from patients.models import Patient
+
+LIBRARY_PAGE_SIZE = 30
+# How many days back a patient may still fill in (issue: "up to 7 days back").
+LOG_DAYS_BACK = 7
+
+
+def _english() -> bool:
+    return (get_language() or "nl").startswith("en")
+
+
+@dataclass(frozen=True)
+class LibraryFilter:
+    search: str = ""
+    region: str = ""
+    equipment: str = ""
+    tag: str = ""
+    own_only: bool = False
+
+
+def library(clinic: Clinic, wanted: LibraryFilter) -> QuerySet[Exercise]:
+    """The base library and the clinic's own exercises, filtered, in the reader's language's
+    alphabetical order. A name matches in either language."""
+    exercises = Exercise.objects.visible_to(clinic)
+    if wanted.own_only:
+        exercises = exercises.filter(clinic=clinic)
+    if wanted.search:
+        words = wanted.search.split()
+        for word in words:
+            exercises = exercises.filter(Q(name_nl__icontains=word) | Q(name_en__icontains=word))
+    if wanted.region:
+        exercises = exercises.filter(region=wanted.region)
+    if wanted.equipment == "none":
+        exercises = exercises.filter(equipment__len=0)
+    elif wanted.equipment:
+        exercises = exercises.filter(equipment__contains=[wanted.equipment])
+    if wanted.tag:
+        exercises = exercises.filter(tags__contains=[wanted.tag])
+    order = "name_en" if _english() else "name_nl"
+    return exercises.order_by(order, "id")
+
+
+def exercise_visible(clinic: Clinic, exercise_id: int) -> Exercise | None:
+    return Exercise.objects.visible_to(clinic).filter(pk=exercise_id).first()
+
+
+def exercises_by_id(clinic: Clinic, ids: list[int]) -> dict[int, Exercise]:
+    return {e.pk: e for e in Exercise.objects.visible_to(clinic).filter(pk__in=ids)}
+
+
+def exercise_choices(clinic: Clinic) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Every exercise the clinic may prescribe, grouped by body region: the builder's picker
+    without JavaScript."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    labels: dict[str, str] = {}
+    for exercise in library(clinic, LibraryFilter()):
+        labels[exercise.region] = str(exercise.get_region_display())
+        groups.setdefault(exercise.region, []).append((exercise.pk, exercise.name))
+    return [
+        (labels[region], options)
+        for region, options in sorted(groups.items(), key=lambda g: labels[g[0]])
+    ]
+
+
+def templates_of(clinic: Clinic) -> QuerySet[ProgramTemplate]:
+    return ProgramTemplate.objects.for_clinic(clinic).order_by("name", "id")
+
+
+def template_items(template: ProgramTemplate) -> list[TemplateItem]:
+    return list(template.items.select_related("exercise").order_by("position", "id"))
+
+
+def programs_of(patient: Patient) -> list[Program]:
+    return list(
+        Program.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient)
+        .select_related("current_version")
+        .order_by("stopped_at", "-created_at", "-id")
+    )
+
+
+def version_items(version: ProgramVersion) -> list[ProgramItem]:
+    return list(version.items.select_related("exercise").order_by("position", "id"))
+
+
+def program_versions(program: Program) -> list[ProgramVersion]:
+    return list(program.versions.select_related("created_by").order_by("-number"))
+
+
+def version_on(program: Program, day: datetime.date) -> ProgramVersion | None:
+    """The version the patient followed on `day`: the newest one made by the end of that day
+    (in the clinic's time zone) that runs on it. Before the first version was made it is the
+    first one: a program may be entered with a start date in the past."""
+    end_of_day = timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
+    )
+    versions = program.versions.order_by("-number")
+    version = versions.filter(created_at__lt=end_of_day).first() or versions.last()
+    if version is None or not version.runs_on(day):
+        return None
+    return version
+
+
+def local_today() -> datetime.date:
+    return timezone.localdate()
+
+
+def loggable_days(today: datetime.date | None = None) -> list[datetime.date]:
+    """Today and the days a patient may still fill in, newest first."""
+    today = today or local_today()
+    return [today - datetime.timedelta(days=n) for n in range(LOG_DAYS_BACK + 1)]
+
+
+@dataclass
+class DayItem:
+    item: ProgramItem
+    times_done: int
+    # True/False when the item is due on chosen weekdays; None when any days of the week do.
+    due: bool | None
+
+    @property
+    def done(self) -> bool:
+        return self.times_done >= self.item.times_per_day
+
+
+@dataclass
+class ProgramDay:
+    program: Program
+    version: ProgramVersion
+    day: datetime.date
+    items: list[DayItem] = field(default_factory=list)
+    session: SessionLog | None = None
+
+    @property
+    def all_done(self) -> bool:
+        due = [i for i in self.items if i.due is not False]
+        return bool(due) and all(i.done for i in due)
+
+
+def patient_programs_running(patient: Patient) -> list[Program]:
+    """The patient's programs that are not stopped (a version may still start or have ended)."""
+    return list(
+        Program.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient, stopped_at__isnull=True)
+        .select_related("current_version")
+        .order_by("created_at", "id")
+    )
+
+
+def program_day(program: Program, day: datetime.date) -> ProgramDay | None:
+    """What the program asked of the patient on `day`, with what they logged. None when no
+    version ran that day."""
+    version = version_on(program, day)
+    if version is None:
+        return None
+    items = version_items(version)
+    done = dict(
+        ExerciseLog.objects.filter(program=program, day=day, item__in=items).values_list(
+            "item_id", "times"
+        )
+    )
+    weekday = day.isoweekday()
+    session = SessionLog.objects.filter(program=program, day=day).first()
+    return ProgramDay(
+        program=program,
+        version=version,
+        day=day,
+        items=[DayItem(i, done.get(i.pk, 0), i.is_due_on(weekday)) for i in items],
+        session=session,
+    )
+
+
+def program_for_patient(patient: Patient, program_id: int) -> Program | None:
+    return (
+        Program.objects.for_clinic(patient.clinic_id)
+        .filter(patient=patient, pk=program_id)
+        .select_related("current_version")
+        .first()
+    )
+
+
+def program_with_items(program: Program) -> Program:
+    """The program with its current version's items prefetched."""
+    return (
+        Program.objects.filter(pk=program.pk)
+        .select_related("current_version", "current_version__created_by")
+        .prefetch_related(
+            Prefetch(
+                "current_version__items",
+                queryset=ProgramItem.objects.select_related("exercise").order_by("position", "id"),
+            )
+        )
+        .get()
+    )
