@@ -7,6 +7,7 @@ class ExercisesConfig(AppConfig):
 
     def ready(self) -> None:
         # What this app fills in the registries of the layers below it: they know no feature.
-        from exercises import personal_data
+        from exercises import hooks, personal_data
 
         personal_data.register_all()
+        hooks.register_all()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from clinics.models import Clinic
+from exercises.adherence import program_adherence
 from exercises.models import (
     Exercise,
     ExerciseLog,
@@ -214,3 +215,20 @@ def program_with_items(program: Program) -> Program:
         )
         .get()
     )
+
+
+def program_comments(program: Program, limit: int = 10) -> list[SessionLog]:
+    """The patient's newest comments on their days, with that day's pain and effort."""
+    return list(
+        SessionLog.objects.filter(program=program).exclude(comment="").order_by("-day")[:limit]
+    )
+
+
+def program_adherence_weeks(program: Program, weeks: int = 12) -> list:
+    """The last `weeks` weeks of adherence, newest first (exercises.adherence)."""
+    today = local_today()
+    since = today - datetime.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    found = program_adherence(
+        program, today=today, zone=timezone.get_current_timezone(), since=since
+    )
+    return list(reversed(found))

@@ -24,6 +24,7 @@ from exercises.models import (
     SessionLog,
     TemplateItem,
 )
+from exercises.pain import pain_alert_evaluate
 from exercises.selectors import loggable_days, version_items
 from patients.models import Patient
 
@@ -223,6 +224,8 @@ def day_log_save(program: Program, version: ProgramVersion, data: DayLogIn) -> N
     7 days before may be filled in, and only items of that version."""
     if data.day not in loggable_days():
         raise ValidationError(_("Only today and the 7 days before can be filled in."))
+    # One save of a program's day at a time: the pain rule reads what the saves wrote.
+    program = Program.objects.select_for_update().get(pk=program.pk)
     if not version.runs_on(data.day):
         raise ValidationError(_("The program did not run on this day."))
     items = {i.pk: i for i in version.items.all()}
@@ -242,7 +245,7 @@ def day_log_save(program: Program, version: ProgramVersion, data: DayLogIn) -> N
     if data.pain is None and data.effort is None and not data.comment:
         SessionLog.objects.filter(program=program, day=data.day).delete()
         return
-    SessionLog.objects.update_or_create(
+    session, _created = SessionLog.objects.update_or_create(
         program=program,
         day=data.day,
         defaults={
@@ -252,3 +255,5 @@ def day_log_save(program: Program, version: ProgramVersion, data: DayLogIn) -> N
             "clinic_id": program.clinic_id,
         },
     )
+    if session.pain is not None:
+        pain_alert_evaluate(program)

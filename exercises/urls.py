@@ -18,6 +18,7 @@ urlpatterns = [
     path("templates/<int:template_id>/delete/", views.template_delete, name="template_delete"),
     # A patient's programs, for the team (each request one access-log entry).
     path("patient/<int:patient_id>/", views.patient_programs, name="programs"),
+    path("patient/<int:patient_id>/timeline/", views.timeline, name="timeline"),
     path("patient/<int:patient_id>/new/", views.program_new, name="program_new"),
     path("patient/<int:patient_id>/<int:program_id>/", views.program_detail, name="program"),
     path(

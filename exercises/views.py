@@ -25,6 +25,7 @@ from clinics.access import clinic_roles
 from clinics.models import AccessPart, Role
 from clinics.tenancy import get_for_clinic_or_404
 from exercises import forms, selectors, services
+from exercises import timeline as patient_timeline_module
 from exercises.models import Exercise, ProgramTemplate
 from patients.record_access import Scope, own_record, staff_record
 
@@ -285,9 +286,33 @@ def program_detail(request: HttpRequest, scope: Scope, program_id: int) -> HttpR
             "version": program.current_version,
             "items": list(program.current_version.items.all()),
             "versions": selectors.program_versions(program),
+            "weeks": selectors.program_adherence_weeks(program),
+            "comments": selectors.program_comments(program),
             "save_as_template": forms.SaveAsTemplateForm(
                 initial={"name": program.current_version.title}
             ),
+        },
+    )
+
+
+@program_record
+def timeline(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Exercise, pain and effort with the home measurements, over a chosen period."""
+    try:
+        days = int(request.GET.get("days", ""))
+    except ValueError:
+        days = patient_timeline_module.DEFAULT_PERIOD
+    if days not in patient_timeline_module.PERIODS:
+        days = patient_timeline_module.DEFAULT_PERIOD
+    return render(
+        request,
+        "exercises/timeline.html",
+        {
+            "scope": scope,
+            "patient": scope.patient,
+            "days": days,
+            "periods": patient_timeline_module.PERIODS,
+            "timeline": patient_timeline_module.patient_timeline(scope.patient, days),
         },
     )
 

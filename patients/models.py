@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,10 +22,34 @@ from portal.crypto import (
 )
 from portal.dates import age_on
 
+StrOrPromise = str | Promise
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    """An alert that a feature raises besides the measurement kinds' threshold rules (e.g. the
+    exercises' pain rule): its name and its rule in the reader's language. Raised on the same
+    `Alert` rows, so the dashboard counts it and a professional acknowledges it the same way."""
+
+    label: StrOrPromise
+    rule_text: StrOrPromise
+
+
+_alert_kinds: dict[str, AlertKind] = {}
+
+
+def alert_kind_register(code: str, kind: AlertKind) -> None:
+    if code in KINDS:
+        raise ValueError(f"{code} is a measurement kind.")
+    _alert_kinds[code] = kind
+
 
 def kind_label(code: str) -> str:
     kind = KINDS.get(code)
-    return str(kind.label) if kind else code
+    if kind is not None:
+        return str(kind.label)
+    alert_kind = _alert_kinds.get(code)
+    return str(alert_kind.label) if alert_kind else code
 
 
 def fixed_decimals(value: Decimal | int | None, decimals: int) -> str:
@@ -438,4 +464,7 @@ class Alert(ClinicOwnedModel):
 
     @property
     def rule_text(self) -> str:
-        return self.rule.describe() if self.rule is not None else ""
+        if self.rule is not None:
+            return self.rule.describe()
+        alert_kind = _alert_kinds.get(self.kind)
+        return str(alert_kind.rule_text) if alert_kind else ""

@@ -733,6 +733,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "exercises:template_edit": RECORD_STAFF,
     "exercises:template_delete": RECORD_STAFF,
     "exercises:programs": RECORD_STAFF,
+    "exercises:timeline": RECORD_STAFF,
     "exercises:program_new": RECORD_STAFF,
     "exercises:program": RECORD_STAFF,
     "exercises:program_edit": RECORD_STAFF,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -25,7 +26,11 @@ from exercises.models import (
     SessionLog,
     Tag,
 )
+from exercises.pain import PAIN_ALERT_KIND
 from exercises.services import ItemIn, ProgramIn
+from exercises.timeline import patient_timeline
+from patients.models import Alert
+from patients.tests.factories import add_measurement
 
 pytestmark = pytest.mark.django_db
 
@@ -430,3 +435,96 @@ def test_builder_labels_reach_the_script_as_json(client_for, alice, patient_a):
     )
     raw = re.search(r'data-labels="([^"]+)"', page).group(1).replace("&quot;", '"')
     assert set(json.loads(raw)) == {"exercise", "up", "down"}
+
+
+# --- the timeline ------------------------------------------------------------------------------
+
+
+def test_timeline_puts_adherence_pain_and_measurements_on_one_axis(client_for, alice, patient_a):
+    today = timezone.localdate()
+    program = program_for(patient_a, alice, any_base(0), start=today - datetime.timedelta(days=13))
+    item = selectors.version_items(program.current_version)[0]
+    ExerciseLog.objects.create(
+        clinic_id=program.clinic_id, program=program, item=item, day=today, times=item.times_per_day
+    )
+    SessionLog.objects.create(
+        clinic_id=program.clinic_id, program=program, day=today, pain=6, effort=4
+    )
+    add_measurement(patient_a, 0, kind="weight", value=Decimal("81.4"))
+    timeline = patient_timeline(patient_a, 30, today=today)
+    chart = timeline.chart
+    assert len(chart["days"]) == 30
+    panels = {p["key"]: p for p in chart["panels"]}
+    assert panels["pain_effort"]["series"][0]["values"][-1] == 6
+    assert panels["pain_effort"]["series"][1]["values"][-1] == 4
+    assert panels["weight"]["series"][0]["values"][-1] == 81.4
+    assert panels["adherence"]["series"][0]["values"][-1] is not None
+    response = client_for(alice).get(
+        reverse("exercises:timeline", args=[patient_a.pk]), {"days": "30"}
+    )
+    assert response.status_code == 200 and b"data-timeline" in response.content
+    assert (
+        client_for(alice)
+        .get(reverse("exercises:timeline", args=[patient_a.pk]), {"days": "9999"})
+        .status_code
+        == 200
+    )  # an unknown period falls back to the default
+
+
+# --- pain on the dashboard ---------------------------------------------------------------------
+
+
+def _day_post(client, patient, program, day, pain):
+    return client.post(
+        reverse("exercises:my_day", args=[patient.pk]),
+        {"program": program.pk, "day": day.isoformat(), f"p{program.pk}-pain": str(pain)},
+    )
+
+
+def test_three_sessions_with_high_pain_flag_the_dashboard_once(client_for, alice, paul, patient_a):
+    program = program_for(patient_a, alice)
+    client = client_for(paul)
+    today = timezone.localdate()
+    for back, pain in ((2, 7), (1, 8)):
+        _day_post(client, patient_a, program, today - datetime.timedelta(days=back), pain)
+    assert not Alert.objects.filter(patient=patient_a).exists()
+    _day_post(client, patient_a, program, today, 9)
+    alert = Alert.objects.get(patient=patient_a, kind=PAIN_ALERT_KIND)
+    assert alert.detail == "NPRS 7, 8, 9" and alert.acknowledged_at is None
+    _day_post(client, patient_a, program, today, 10)  # still open: not raised twice
+    assert Alert.objects.filter(patient=patient_a).count() == 1
+    # The professional sees it where measurement alerts are, and acknowledges it the same way.
+    staff = client_for(alice)
+    overview = staff.get(reverse("patients:overview", args=[patient_a.pk])).content.decode()
+    assert "NPRS 7, 8, 9" in overview
+    assert 'id="program"' in overview  # the program panel
+    staff.post(reverse("patients:alert_ack", args=[patient_a.pk, alert.pk]))
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is not None
+
+
+def test_pain_three_points_above_the_first_week_flags(client_for, alice, paul, patient_a):
+    today = timezone.localdate()
+    program = program_for(patient_a, alice, start=today - datetime.timedelta(days=20))
+    for back, pain in ((20, 1), (19, 2), (18, 2)):  # the first week: mean 1.7
+        SessionLog.objects.create(
+            clinic_id=program.clinic_id, program=program,
+            day=today - datetime.timedelta(days=back), pain=pain,
+        )  # fmt: skip
+    client = client_for(paul)
+    _day_post(client, patient_a, program, today - datetime.timedelta(days=2), 5)
+    _day_post(client, patient_a, program, today - datetime.timedelta(days=1), 4)
+    _day_post(client, patient_a, program, today, 5)  # mean 4.7: +3.0 exactly
+    alert = Alert.objects.get(patient=patient_a, kind=PAIN_ALERT_KIND)
+    assert alert.detail == "NPRS 1.7 → 4.7" and alert.rule_type == "change"
+
+
+def test_no_rise_while_the_recent_scores_are_still_in_the_first_week(
+    client_for, alice, paul, patient_a
+):
+    today = timezone.localdate()
+    program = program_for(patient_a, alice, start=today - datetime.timedelta(days=4))
+    client = client_for(paul)
+    for back, pain in ((4, 1), (3, 1), (2, 5), (1, 5), (0, 6)):
+        _day_post(client, patient_a, program, today - datetime.timedelta(days=back), pain)
+    assert not Alert.objects.filter(patient=patient_a).exists()

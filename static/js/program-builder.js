@@ -56,7 +56,9 @@ function enhance(row) {
 }
 
 if (list) {
-  list.addEventListener("dragover", (event) => {
+  // The dragged row goes before the first row whose middle is below the pointer. On every
+  // dragover, and once more on the drop (a quick drag may send a single dragover, at its start).
+  const place = (event) => {
     const dragging = list.querySelector(".builder-item--dragging");
     if (!dragging) return;
     event.preventDefault();
@@ -66,7 +68,9 @@ if (list) {
     });
     if (after) after.before(dragging);
     else list.append(dragging);
-  });
+  };
+  list.addEventListener("dragover", place);
+  list.addEventListener("drop", place);
   rows().forEach(enhance);
   renumber();
 

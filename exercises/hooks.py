@@ -1,0 +1,12 @@
+"""What the exercises app fills in the registries of the layers below it."""
+
+from exercises.pain import PAIN_ALERT, PAIN_ALERT_KIND
+from exercises.panels import PANELS
+from patients.models import alert_kind_register
+from patients.overview import overview_panel_register
+
+
+def register_all() -> None:
+    alert_kind_register(PAIN_ALERT_KIND, PAIN_ALERT)
+    for panel in PANELS:
+        overview_panel_register(panel)
