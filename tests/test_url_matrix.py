@@ -61,6 +61,7 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from conftest import login
+from documents.models import RecordDocument
 from messaging.models import (
     Certificate,
     ChatKey,
@@ -134,6 +135,9 @@ class World:
     chats: dict[str, ChatObjects] = field(default_factory=dict)
     threads: dict[str, Thread] = field(default_factory=dict)
     thread_messages: dict[str, ClinicMessage] = field(default_factory=dict)
+    # Record documents: one the patient uploaded (Paul's, in A) and one by the staff.
+    documents: dict[str, RecordDocument] = field(default_factory=dict)
+    staff_documents: dict[str, RecordDocument] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
         return self.clinic_a if side == "a" else self.clinic_b
@@ -267,6 +271,26 @@ def _thread(patient: Patient, certifier: User, team: list[User]) -> ClinicMessag
     )
 
 
+# The smallest PNG (1x1, grey): a record document's file, previewed inline on its page.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c63680000008200814f3e35a80000000049454e44ae426082"
+)
+
+
+def _document(patient: Patient, uploader: User, *, is_from_patient: bool) -> RecordDocument:
+    """A record document as the upload service stores it: a PNG in private storage."""
+    root = Path(settings.PRIVATE_UPLOAD_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex
+    (root / name).write_bytes(PNG_1PX)
+    return RecordDocument.objects.create(
+        clinic=patient.clinic, patient=patient, title=f"Foto {patient.family_name}",
+        original_filename="foto.png", stored_name=name, content_type="image/png",
+        size=len(PNG_1PX), uploaded_by=uploader, is_from_patient=is_from_patient,
+    )  # fmt: skip
+
+
 def _confirm_key(user: User, email: str) -> str:
     address = EmailAddress.objects.create(user=user, email=email, verified=False, primary=False)
     return EmailConfirmationHMAC(address).key
@@ -352,6 +376,12 @@ def _build_world() -> World:
         message = _thread(patient, team[-1], team)
         world.thread_messages[side] = message
         world.threads[side] = message.thread
+    # Record documents: Paul's own upload in A (B's record has no account), a staff upload each.
+    uploaders = {"a": (world.paul, world.alice), "b": (world.charlie, world.charlie)}
+    for side, (uploader, staff) in uploaders.items():
+        patient = world.patient(side)
+        world.documents[side] = _document(patient, uploader, is_from_patient=side == "a")
+        world.staff_documents[side] = _document(patient, staff, is_from_patient=False)
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -448,6 +478,14 @@ PARAMETERS: dict[str, Param] = {
     # Clinic messages: a patient's thread and a message of it with an attachment.
     "thread_id": Param(lambda w, s, r: w.threads[s].pk, tenant_object=True),
     "message_id": Param(lambda w, s, r: w.thread_messages[s].pk, tenant_object=True),
+    # A record document: the staff's for its staff-only switch (a patient's upload cannot be
+    # hidden from them), the patient's own upload (A: Paul's) everywhere else.
+    "document_id": Param(
+        lambda w, s, r: (
+            (w.staff_documents if r.view_name == "documents:staff_only" else w.documents)[s].pk
+        ),
+        tenant_object=True,
+    ),
     "token": Param(
         {
             "invitations:staff": lambda w, s, r: w.staff_tokens[s],
@@ -672,6 +710,21 @@ MATRIX: dict[str, frozenset[str]] = {
     "clinic_messages:team_thread_status": RECORD_STAFF,
     "clinic_messages:team_thread_assign": RECORD_STAFF,
     "clinic_messages:team_attachment": RECORD_STAFF,
+    # Record documents: the clinic's professionals and admins, each request logged; the
+    # patient their own record's documents that are not staff-only.
+    "documents:list": RECORD_STAFF,
+    "documents:upload": RECORD_STAFF,
+    "documents:detail": RECORD_STAFF,
+    "documents:download": RECORD_STAFF,
+    "documents:preview": RECORD_STAFF,
+    "documents:staff_only": RECORD_STAFF,
+    "documents:delete": RECORD_STAFF,
+    "documents:my_list": frozenset({PATIENT}),
+    "documents:my_upload": frozenset({PATIENT}),
+    "documents:my_detail": frozenset({PATIENT}),
+    "documents:my_download": frozenset({PATIENT}),
+    "documents:my_preview": frozenset({PATIENT}),
+    "documents:my_delete": frozenset({PATIENT}),
     "reporter:join": EVERYONE,
     "reporter:chat": EVERYONE,
     "reporter:api_code": EVERYONE,
@@ -710,6 +763,9 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "messaging:code_close": frozenset({405}),
     "clinic_messages:team_thread_status": frozenset({405}),
     "clinic_messages:team_thread_assign": frozenset({405}),
+    "documents:staff_only": frozenset({405}),
+    "documents:delete": frozenset({405}),
+    "documents:my_delete": frozenset({405}),
     "reporter:api_code": frozenset({404}),  # no code given: none is found
     "reporter:api_join": frozenset({405}),
     "reporter:api_session": frozenset({405}),
@@ -754,6 +810,10 @@ POST_DATA: dict[str, dict[str, str]] = {
     "clinics:settings": {},  # an unticked box: would switch patient MFA off
     "clinics:staff_invite": {"email": "new.colleague@example.org", "role": Role.CLINIC_ADMIN},
     "clinic_messages:team_thread_status": {"status": "handled"},
+    # Without a file: the form answers its error (a file cannot be shared by every request).
+    "documents:upload": {"title": "Ingevoegd", "staff_only": "on"},
+    "documents:my_upload": {"title": "Ingevoegd"},
+    "documents:staff_only": {"staff_only": "on"},
 }
 
 
@@ -852,6 +912,7 @@ SNAPSHOT_MODELS = (
     AuthenticatorDevice,
     StaticDevice,
     ClinicMessage,
+    RecordDocument,
 )
 
 
