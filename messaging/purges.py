@@ -21,8 +21,9 @@ Invariants:
   that fails after deleting files leaves expired rows without their files (invisible already,
   deleted by the next run), never a file without its row.
 - An attachment stored by a request that died before its row was committed (a killed worker,
-  a lost connection) is an orphan: `attachment_orphans_delete` removes files in the
-  attachments' folder that no message names once they are older than any request can take.
+  a lost connection) is an orphan: the sweep of private files (`private_files.orphans_delete`,
+  hourly; `attachment_orphans_delete` for this folder alone) removes files in the attachments'
+  folder that no message names once they are older than any request can take.
 - A batch commits without waiting for its WAL flush (`synchronous_commit` off for that
   transaction only), so that sends committing meanwhile wait less: a crash can undo only whole
   batches, with their counts, and the next run deletes those rows again.
@@ -34,7 +35,6 @@ import datetime
 from collections.abc import Callable
 
 from django.db import connection, models
-from django.utils import timezone
 
 from clinics import retention
 from messaging.models import (
@@ -250,27 +250,21 @@ def register_all() -> None:
         declaration=declaration_for(ChatNotification),
         expired=notifications_expired,
     )
+    private_files.folder_owner_register(folder=ATTACHMENT_FOLDER, named=attachments_named)
 
 
-# Longer than any request may run (an upload of 10 MB on a slow line included): a younger file
-# without a row may still be on its way to one.
-ORPHAN_AGE = datetime.timedelta(hours=1)
+# Kept for the callers that name it here: the one age is private_files'.
+ORPHAN_AGE = private_files.ORPHAN_AGE
+
+
+def attachments_named(names: list[str]) -> set[str]:
+    """Of these attachment files, those a clinic message names (the rest are orphans)."""
+    return set(
+        ClinicMessage.objects.filter(attachment__in=names).values_list("attachment", flat=True)
+    )
 
 
 def attachment_orphans_delete(*, now: datetime.datetime | None = None) -> int:
     """Delete the attachment files no clinic message names, older than ORPHAN_AGE; returns how
-    many. The files are listed first and the rows asked for after, so a file whose message is
-    committed meanwhile is found named and kept."""
-    now = now or timezone.now()
-    names = [
-        name
-        for name in private_files.names_in(ATTACHMENT_FOLDER)
-        if private_files.modified_at(name=name) < now - ORPHAN_AGE
-    ]
-    named = set(
-        ClinicMessage.objects.filter(attachment__in=names).values_list("attachment", flat=True)
-    )
-    orphans = [name for name in names if name not in named]
-    for name in orphans:
-        private_files.delete(name=name)
-    return len(orphans)
+    many (the sweep of private_files, for this folder alone)."""
+    return private_files.orphans_delete(folders=[ATTACHMENT_FOLDER], now=now)

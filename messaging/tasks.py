@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from messaging.notifications import notifications_send_due
-from messaging.purges import attachment_orphans_delete
 
 
 @shared_task(acks_late=True)
@@ -11,9 +10,3 @@ def chat_notifications_send() -> int:
     """After a reporter's message, and every few minutes for notices held back by the quarter
     hour: e-mail the counsellors who have a message waiting."""
     return notifications_send_due()
-
-
-@shared_task(acks_late=True)
-def attachment_orphans_sweep() -> int:
-    """Hourly: attachment files whose message was never stored (its request died)."""
-    return attachment_orphans_delete()

@@ -12,6 +12,9 @@ The one place that stores, opens, measures, serves and deletes private files. In
 - A file's type is decided by its content, never by the client's name or Content-Type, and the
   size cap is checked before anything is stored: a refused upload leaves nothing behind.
 - A file written through `open_for_writing` appears whole or not at all.
+- A file whose row never committed (its request died) or went with its parent (a patient
+  record deleted) is an orphan: the apps declare which rows name the files of their folders
+  (`folder_owner_register`), and the one hourly sweep (`orphans_delete`) deletes the others.
 - This is the lowest layer: it imports nothing from clinics, patients or messaging.
 """
 
@@ -21,7 +24,7 @@ import codecs
 import datetime
 import re
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -33,12 +36,15 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 STORAGE_ALIAS = "private"
 TEXT = "text/plain"
 ZIP = "application/zip"
 OCTET_STREAM = "application/octet-stream"
+PDF = "application/pdf"
+PDF_HEADER = b"%PDF-"
 SNIFF_BYTES = 8192  # filetype reads at most this much; enough to judge text as well
 CHUNK_BYTES = 64 * 1024
 _MB = 1024 * 1024
@@ -117,8 +123,12 @@ def sniff(head: bytes) -> str:
     """The content type of a file from its first bytes (SNIFF_BYTES).
 
     Text first: a CSV whose first letters happen to match a short binary signature (say "BM",
-    a bitmap's) is still text. Then the magic numbers of binary formats (filetype).
+    a bitmap's) is still text. Then the magic numbers of binary formats (filetype). A PDF's
+    header is the one exception: a PDF may hold nothing but ASCII in its first bytes (an
+    uncompressed one), and no CSV or export starts with "%PDF-".
     """
+    if head.startswith(PDF_HEADER):
+        return PDF
     if _is_text(head):
         return TEXT
     kind = filetype.guess(head)
@@ -195,6 +205,46 @@ def delete(*, name: str) -> None:
     """Delete the stored file; a missing one is fine (idempotent)."""
     if name:
         _storage().delete(name)
+
+
+# --- orphans -------------------------------------------------------------------------------------
+
+# Longer than any request may run between storing its file and committing its row: a younger
+# file without a row may still be on its way to one.
+ORPHAN_AGE = datetime.timedelta(hours=1)
+
+# Of these storage names, the ones a row still names.
+Named = Callable[[list[str]], Collection[str]]
+
+_folder_owners: dict[str, Named] = {}
+
+
+def folder_owner_register(*, folder: str, named: Named) -> None:
+    """Declare the rows that own the files of `folder` (registered from an app's ready()):
+    `orphans_delete` deletes the files of the folder that `named` does not answer for."""
+    folder = folder.strip("/")
+    if _folder_owners.get(folder, named) != named:
+        raise ValueError(f"The private folder {folder!r} already has an owner.")
+    _folder_owners[folder] = named
+
+
+def orphans_delete(
+    *, folders: Collection[str] | None = None, now: datetime.datetime | None = None
+) -> int:
+    """Delete the files of the registered folders (all, or `folders`) that no row names and
+    that are older than ORPHAN_AGE; returns how many. The files are listed first and the rows
+    asked for after, so a file whose row is committed meanwhile is found named and kept."""
+    now = now or timezone.now()
+    wanted = _folder_owners if folders is None else [folder.strip("/") for folder in folders]
+    deleted = 0
+    for folder in wanted:
+        names = [name for name in names_in(folder) if modified_at(name=name) < now - ORPHAN_AGE]
+        named = set(_folder_owners[folder](names)) if names else set()
+        for name in names:
+            if name not in named:
+                delete(name=name)
+                deleted += 1
+    return deleted
 
 
 # --- serving -------------------------------------------------------------------------------------

@@ -339,9 +339,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.chat_notifications_send",
         "schedule": 5 * 60,
     },
-    # Attachment files whose message was never stored (a request that died mid-way).
+    # Private files no row names: message attachments, record documents (a request that died
+    # mid-way, a deleted record); each app declares its folder's owner (private_files).
     "attachment-orphans": {
-        "task": "messaging.tasks.attachment_orphans_sweep",
+        "task": "clinics.tasks.private_file_orphans_sweep",
         "schedule": 60 * 60,
     },
     "alerts-missing-readings": {
@@ -384,6 +385,8 @@ STORAGES["private"] = {
 }
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
 IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=2 * 1024 * 1024)
+# Documents, photos and videos on a patient record (documents): phone videos are large.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=100 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

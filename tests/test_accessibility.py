@@ -115,6 +115,13 @@ NOT_PAGES: dict[str, str] = {
     "clinic_messages:team_thread_assign": "POST only",
     "clinic_messages:my_attachment": "an encrypted file, opened by the thread page's script",
     "clinic_messages:team_attachment": "an encrypted file, opened by the thread page's script",
+    "documents:download": "a file download (shown on the document's page)",
+    "documents:preview": "an image, shown on the document's page",
+    "documents:staff_only": "POST only",
+    "documents:delete": "POST only",
+    "documents:my_download": "a file download (shown on the document's page)",
+    "documents:my_preview": "an image, shown on the document's page",
+    "documents:my_delete": "POST only",
     **dict.fromkeys(
         (
             "messaging:api_key",
@@ -193,6 +200,8 @@ ERROR_STATES = [
     PageState(PROFESSIONAL, "patients:import_mapping", submit_form_with="datetime_column"),
     PageState(PATIENT, "patients:my_measurement_add", submit_form_with="value"),
     PageState(CLINIC_ADMIN, "clinics:staff_invite", submit_form_with="email"),
+    PageState(PROFESSIONAL, "documents:upload", submit_form_with="title"),
+    PageState(PATIENT, "documents:my_upload", submit_form_with="title"),
 ]
 
 PAGE_STATES = [

@@ -150,13 +150,14 @@ def test_a_dump_after_the_demo_holds_no_identifier_in_clear():
 
 def test_the_identifiers_kept_in_clear_are_listed_with_their_reason():
     """The exceptions to T43 are declared, each with its reason: an account's login e-mail
-    address, and an uploaded export while its import needs it."""
+    address, an uploaded export while its import needs it, and a record document's file."""
     with translation.override("en"):
         in_clear = {d.model.lower(): str(d.in_clear) for d in declarations() if d.in_clear}
     login = {settings.AUTH_USER_MODEL.lower(), "account.emailaddress"}
-    assert set(in_clear) == login | {"patients.importbatch"}
+    uploads = {"patients.importbatch", "documents.recorddocument"}
+    assert set(in_clear) == login | uploads
     assert all("e-mail" in in_clear[model] for model in login)
-    assert "unencrypted" in in_clear["patients.importbatch"]
+    assert all("unencrypted" in in_clear[model] for model in uploads)
 
 
 def test_a_short_form_counts_as_a_whole_value_only():

@@ -2,7 +2,8 @@
 
 Hypothesis posts arbitrary values (unicode, huge, NaN, infinities, negative, empty, missing,
 repeated keys) to every field of the manual measurement entry (professional and patient), the
-patient create and edit forms and the staff invitation. Whatever arrives:
+patient create and edit forms, the staff invitation and the record document uploads (staff and
+patient: any title, any box value, any file name and bytes). Whatever arrives:
 - the answer is 2xx, 3xx or 4xx, never a 500 (the test client re-raises a view's exception);
 - when it is not the form's success redirect, no table changed, whatever it holds (a checksum of
   every table but the access log, sessions and login throttling, which record the visit itself);
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
@@ -33,6 +35,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinics.models import Role, StaffInvitation
+from documents.file_types import ACCEPTED_TYPES
+from documents.models import RecordDocument
+from documents.tests import samples
 from patients.imports.base import Reading
 from patients.kinds import BLOOD_PRESSURE, BP_LIMITS, KINDS
 from patients.measurements.validation import reading_problems
@@ -386,4 +391,110 @@ def test_fuzzed_staff_invitation_never_fails_or_half_writes(client_for, adam, al
         )
 
     run()
+    assert outcomes["accepted"] and outcomes["refused"]
+
+
+# --- record documents ----------------------------------------------------------------------------
+
+# Files of every kind: accepted ones, hostile ones and bytes of no kind at all.
+FILE_BYTES = st.one_of(
+    st.sampled_from(
+        [samples.PDF, samples.image("PNG"), samples.MP4, samples.WEBM, samples.HEIC,
+         samples.WINDOWS_EXE, samples.HTML_PAGE, samples.SVG_WITH_SCRIPT,
+         samples.GIF_HTML_POLYGLOT, samples.PDF_HTML_POLYGLOT, b""]
+    ),
+    st.binary(max_size=2048),
+    st.binary(min_size=1, max_size=64).map(lambda tail: samples.PDF + tail),
+)  # fmt: skip
+FILE_NAME = st.one_of(st.sampled_from(["brief.pdf", "foto.png", "x", ""]), TEXT)
+
+
+def upload_of(content: bytes, name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or "upload", content, "application/octet-stream")
+
+
+DOCUMENT_KEYS = ("title", "staff_only")
+VALID_DOCUMENT = st.fixed_dictionaries(
+    {"title": TEXT, "file": st.builds(upload_of, FILE_BYTES, FILE_NAME)},
+    optional={"staff_only": st.sampled_from(["on", "true", "1"])},
+)
+
+
+def fuzzed_document() -> st.SearchStrategy[dict]:
+    """Any title and box, and a file that may be anything (or missing)."""
+    fields = fuzzed(VALID_DOCUMENT, DOCUMENT_KEYS)
+    return st.builds(
+        lambda form, drop_file: {k: v for k, v in form.items() if k != "file" or not drop_file},
+        fields,
+        st.booleans(),
+    )
+
+
+def stored_file_names(root) -> set[str]:
+    return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def fuzz_document_upload(
+    client: Client, url: str, *, success_view: str, check: Callable, private_root
+) -> Counter:
+    """Post fuzzed uploads; a refused one leaves no row and no new file."""
+    outcomes: Counter = Counter()
+
+    @FUZZ
+    @given(data=fuzzed_document())
+    def run(data: dict) -> None:
+        files_before = stored_file_names(private_root)
+        refused_before = outcomes["refused"]
+        post_and_check(
+            client,
+            url,
+            data,
+            success_view=success_view,
+            check_success=check,
+            outcomes=outcomes,
+        )
+        if outcomes["refused"] > refused_before:
+            assert stored_file_names(private_root) == files_before
+
+    run()
+    return outcomes
+
+
+def document_checker(patient: Patient, user: object, *, by_patient: bool) -> Callable:
+    def check(data: dict, changed: set[str]) -> None:
+        assert changed == {"documents_recorddocument"}
+        document = RecordDocument.objects.get(patient=patient)
+        assert document.content_type in ACCEPTED_TYPES and document.size > 0
+        assert document.uploaded_by == user and document.is_from_patient == by_patient
+        assert document.is_staff_only == (not by_patient and bool(posted(data, "staff_only")))
+        assert document.title and len(document.title) <= 200
+        assert "\x00" not in document.original_filename
+
+    return check
+
+
+def test_fuzzed_document_upload_by_a_professional_never_fails_or_leaves_a_file(
+    client_for, alice, patient_a, private_root
+):
+    """Any title, box and file: the document as typed by content, or a refusal that stores no
+    row and no file; never a 500."""
+    url = reverse("documents:upload", args=[patient_a.pk])
+    check = document_checker(patient_a, alice, by_patient=False)
+    outcomes = fuzz_document_upload(
+        client_for(alice), url, success_view="documents:detail", check=check,
+        private_root=private_root,
+    )  # fmt: skip
+    assert outcomes["accepted"] and outcomes["refused"]
+
+
+def test_fuzzed_document_upload_by_the_patient_never_fails_or_leaves_a_file(
+    client_for, paul, patient_a, private_root
+):
+    """The patient's upload alike; whatever the box says, never staff-only."""
+    url = reverse("documents:my_upload", args=[patient_a.pk])
+    check = document_checker(patient_a, paul, by_patient=True)
+    outcomes = fuzz_document_upload(
+        client_for(paul), url, success_view="documents:my_detail", check=check,
+        private_root=private_root,
+    )  # fmt: skip
     assert outcomes["accepted"] and outcomes["refused"]

@@ -61,6 +61,7 @@ from clinics.tests.factories import (
     UserFactory,
 )
 from conftest import login
+from documents.models import RecordDocument
 from exercises import services as exercise_services
 from exercises.base_library import base_library_ensure
 from exercises.models import Exercise, Program, ProgramTemplate
@@ -140,6 +141,9 @@ class World:
     exercises: dict[str, Exercise] = field(default_factory=dict)
     exercise_templates: dict[str, ProgramTemplate] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)
+    # Record documents: one the patient uploaded (Paul's, in A) and one by the staff.
+    documents: dict[str, RecordDocument] = field(default_factory=dict)
+    staff_documents: dict[str, RecordDocument] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
         return self.clinic_a if side == "a" else self.clinic_b
@@ -297,6 +301,26 @@ def _thread(patient: Patient, certifier: User, team: list[User]) -> ClinicMessag
     )
 
 
+# The smallest PNG (1x1, grey): a record document's file, previewed inline on its page.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c63680000008200814f3e35a80000000049454e44ae426082"
+)
+
+
+def _document(patient: Patient, uploader: User, *, is_from_patient: bool) -> RecordDocument:
+    """A record document as the upload service stores it: a PNG in private storage."""
+    root = Path(settings.PRIVATE_UPLOAD_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex
+    (root / name).write_bytes(PNG_1PX)
+    return RecordDocument.objects.create(
+        clinic=patient.clinic, patient=patient, title=f"Foto {patient.family_name}",
+        original_filename="foto.png", stored_name=name, content_type="image/png",
+        size=len(PNG_1PX), uploaded_by=uploader, is_from_patient=is_from_patient,
+    )  # fmt: skip
+
+
 def _confirm_key(user: User, email: str) -> str:
     address = EmailAddress.objects.create(user=user, email=email, verified=False, primary=False)
     return EmailConfirmationHMAC(address).key
@@ -392,6 +416,12 @@ def _build_world() -> World:
         world.exercises[side] = exercise
         world.exercise_templates[side] = _exercise_template(patient.clinic, owner, exercise)
         world.programs[side] = _program(patient, owner, exercise)
+    # Record documents: Paul's own upload in A (B's record has no account), a staff upload each.
+    uploaders = {"a": (world.paul, world.alice), "b": (world.charlie, world.charlie)}
+    for side, (uploader, staff) in uploaders.items():
+        patient = world.patient(side)
+        world.documents[side] = _document(patient, uploader, is_from_patient=side == "a")
+        world.staff_documents[side] = _document(patient, staff, is_from_patient=False)
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -496,6 +526,14 @@ PARAMETERS: dict[str, Param] = {
         lambda w, s, r: 1,
         tenant_object=False,
         why_not_tenant="a version's number within the program that program_id names",
+    ),
+    # A record document: the staff's for its staff-only switch (a patient's upload cannot be
+    # hidden from them), the patient's own upload (A: Paul's) everywhere else.
+    "document_id": Param(
+        lambda w, s, r: (
+            (w.staff_documents if r.view_name == "documents:staff_only" else w.documents)[s].pk
+        ),
+        tenant_object=True,
     ),
     "token": Param(
         {
@@ -741,6 +779,21 @@ MATRIX: dict[str, frozenset[str]] = {
     "exercises:program_stop": RECORD_STAFF,
     "exercises:program_save_as_template": RECORD_STAFF,
     "exercises:my_day": frozenset({PATIENT}),
+    # Record documents: the clinic's professionals and admins, each request logged; the
+    # patient their own record's documents that are not staff-only.
+    "documents:list": RECORD_STAFF,
+    "documents:upload": RECORD_STAFF,
+    "documents:detail": RECORD_STAFF,
+    "documents:download": RECORD_STAFF,
+    "documents:preview": RECORD_STAFF,
+    "documents:staff_only": RECORD_STAFF,
+    "documents:delete": RECORD_STAFF,
+    "documents:my_list": frozenset({PATIENT}),
+    "documents:my_upload": frozenset({PATIENT}),
+    "documents:my_detail": frozenset({PATIENT}),
+    "documents:my_download": frozenset({PATIENT}),
+    "documents:my_preview": frozenset({PATIENT}),
+    "documents:my_delete": frozenset({PATIENT}),
     "reporter:join": EVERYONE,
     "reporter:chat": EVERYONE,
     "reporter:api_code": EVERYONE,
@@ -784,6 +837,9 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "exercises:template_delete": frozenset({405}),
     "exercises:program_stop": frozenset({405}),
     "exercises:program_save_as_template": frozenset({405}),
+    "documents:staff_only": frozenset({405}),
+    "documents:delete": frozenset({405}),
+    "documents:my_delete": frozenset({405}),
     "reporter:api_code": frozenset({404}),  # no code given: none is found
     "reporter:api_join": frozenset({405}),
     "reporter:api_session": frozenset({405}),
@@ -834,6 +890,10 @@ POST_DATA: dict[str, dict[str, str]] = {
         "items-TOTAL_FORMS": "0",
         "items-INITIAL_FORMS": "0",
     },
+    # Without a file: the form answers its error (a file cannot be shared by every request).
+    "documents:upload": {"title": "Ingevoegd", "staff_only": "on"},
+    "documents:my_upload": {"title": "Ingevoegd"},
+    "documents:staff_only": {"staff_only": "on"},
 }
 
 
@@ -932,6 +992,7 @@ SNAPSHOT_MODELS = (
     AuthenticatorDevice,
     StaticDevice,
     ClinicMessage,
+    RecordDocument,
 )
 
 
