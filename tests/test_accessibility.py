@@ -138,6 +138,11 @@ NOT_PAGES: dict[str, str] = {
         ),
         "JSON for the chat's scripts",
     ),
+    "appointments:cancel": "POST only",
+    "appointments:my_feed_issue": "POST only (shows the patient's appointments page, checked)",
+    "appointments:my_feed_revoke": "POST only",
+    "appointments:my_ics": "an .ics download",
+    "appointments:feed": "an .ics calendar feed",
     "admin:login": "sends the visitor on to the portal's own login page",
     "admin:logout": "POST only",
     "admin:view_on_site": "no model of ours has a public page",
@@ -188,6 +193,7 @@ ERROR_STATES = [
     PageState(PROFESSIONAL, "patients:import_mapping", submit_form_with="datetime_column"),
     PageState(PATIENT, "patients:my_measurement_add", submit_form_with="value"),
     PageState(CLINIC_ADMIN, "clinics:staff_invite", submit_form_with="email"),
+    PageState(PROFESSIONAL, "appointments:create", submit_form_with="date"),
 ]
 
 PAGE_STATES = [
