@@ -33,10 +33,15 @@ REPEATED_TIME = _(
 )
 OUT_OF_RANGE = _("Choose a date between %(earliest)s and %(latest)s.")
 
-https_only = URLValidator(
-    schemes=["https"],
-    message=_("Enter a secure web address that starts with https://."),
-)
+NOT_HTTPS = _("Enter a secure web address that starts with https://.")
+
+
+class HttpsURLField(forms.URLField):
+    """A web address with https only (no http:, javascript: or data: link in a patient's page
+    or calendar); one error message, not Django's generic one beside it."""
+
+    default_validators = [URLValidator(schemes=["https"], message=NOT_HTTPS)]
+    default_error_messages = {"invalid": NOT_HTTPS}
 
 
 class ProfessionalChoiceField(forms.ModelChoiceField):
@@ -73,12 +78,11 @@ class AppointmentForm(forms.Form):
         empty_label=_("Me"),
     )
     location = forms.CharField(label=_("Location"), max_length=200, required=False)
-    video_url = forms.URLField(
+    video_url = HttpsURLField(
         label=_("Video link"),
         max_length=500,
         required=False,
         assume_scheme="https",
-        validators=[https_only],
         help_text=_("For a video appointment: the https:// link the patient opens."),
     )
     note = forms.CharField(
