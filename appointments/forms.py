@@ -115,15 +115,7 @@ class AppointmentForm(forms.Form):
         day, time = cleaned.get("date"), cleaned.get("time")
         if day is None or time is None:
             return cleaned
-        shown = {"date": date_format(day, "SHORT_DATE_FORMAT"), "time": time.strftime("%H:%M")}
-        try:
-            cleaned["starts_at"] = aware_from_local(day, time)
-        except NonexistentLocalTime:
-            self.add_error("time", SKIPPED_TIME % shown)
-            return cleaned
-        except AmbiguousLocalTime:
-            self.add_error("time", REPEATED_TIME % shown)
-            return cleaned
+        # The range first: a date far out (year 1) could not even be turned into an instant.
         today = timezone.localdate()
         earliest = today - datetime.timedelta(days=PLANNED_AT_MOST_DAYS_AGO)
         latest = today + datetime.timedelta(days=PLANNED_AT_MOST_DAYS_AHEAD)
@@ -133,4 +125,12 @@ class AppointmentForm(forms.Form):
                 "latest": date_format(latest, "SHORT_DATE_FORMAT"),
             }
             self.add_error("date", OUT_OF_RANGE % bounds)
+            return cleaned
+        shown = {"date": date_format(day, "SHORT_DATE_FORMAT"), "time": time.strftime("%H:%M")}
+        try:
+            cleaned["starts_at"] = aware_from_local(day, time)
+        except NonexistentLocalTime:
+            self.add_error("time", SKIPPED_TIME % shown)
+        except AmbiguousLocalTime:
+            self.add_error("time", REPEATED_TIME % shown)
         return cleaned

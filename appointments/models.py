@@ -12,7 +12,7 @@ import datetime
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -47,7 +47,13 @@ class Appointment(ClinicOwnedModel):
         ],
     )
     location = StrictEncryptedCharField(_("location"), max_length=200, blank=True)
-    video_url = StrictEncryptedCharField(_("video link"), max_length=500, blank=True)
+    # https only, checked by full_clean() in the services too: the link becomes an href.
+    video_url = StrictEncryptedCharField(
+        _("video link"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["https"])],
+    )
     # For the patient: shown on their appointments page, never in a calendar file.
     note = StrictEncryptedTextField(_("note for the patient"), blank=True)
     created_by = models.ForeignKey(

@@ -119,6 +119,8 @@ def calendar_feed_issue(
     one; returns the feed and its token, which is not stored and cannot be shown again."""
     if patient.clinic_id != clinic.pk or patient.user_id != actor.pk:
         raise ValidationError(_("Only the patient can make a calendar link for their record."))
+    # One link per record: two clicks at once queue here, the second replacing the first.
+    Patient.objects.for_clinic(clinic).select_for_update().get(pk=patient.pk)
     CalendarFeed.objects.for_clinic(clinic).filter(patient=patient).delete()
     token = secrets.token_urlsafe(FEED_TOKEN_BYTES)
     feed = CalendarFeed.objects.create(

@@ -7,7 +7,9 @@ import hashlib
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -132,3 +134,18 @@ def test_a_feed_stops_when_its_record_is_unlinked_from_the_account(client_for, p
     patient_a.user = None
     patient_a.save(update_fields=["user"])
     assert Client().get(path).status_code == 404
+
+
+def test_my_appointments_page_costs_the_same_queries_for_one_or_many(
+    client_for, paul, alice, patient_a
+):
+    client = client_for(paul)
+    plan(patient_a, alice)
+    client.get(my_list(patient_a))  # session and caches warm
+    with CaptureQueriesContext(connection) as one:
+        client.get(my_list(patient_a))
+    for days in (-20, -10, 3, 5, 9):
+        plan(patient_a, alice, starts_in=datetime.timedelta(days=days))
+    with CaptureQueriesContext(connection) as six:
+        client.get(my_list(patient_a))
+    assert len(six) == len(one)

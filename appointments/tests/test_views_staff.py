@@ -7,6 +7,8 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.models import Appointment
@@ -229,3 +231,20 @@ def test_the_overview_shows_the_next_appointments_with_a_link_to_the_page(
     assert 'id="appointments"' in page
     assert reverse("appointments:list", args=[patient_a.pk]) in page
     assert page.count("<time datetime=") == 2
+
+
+def test_the_appointment_page_costs_the_same_queries_for_one_or_many_appointments(
+    client_for, alice, patient_a
+):
+    """No query per appointment: the professional comes with the appointments' one query."""
+    client = client_for(alice)
+    url = reverse("appointments:list", args=[patient_a.pk])
+    plan(patient_a, alice)
+    client.get(url)  # session and caches warm
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for days in (-20, -10, 3, 5, 9):
+        plan(patient_a, alice, starts_in=datetime.timedelta(days=days))
+    with CaptureQueriesContext(connection) as six:
+        client.get(url)
+    assert len(six) == len(one)
