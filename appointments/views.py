@@ -70,11 +70,7 @@ def appointment_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 @appointments_record
 def appointment_create(request: HttpRequest, scope: Scope) -> HttpResponse:
     professionals = appointment_professionals(clinic=request.clinic)
-    form = AppointmentForm(
-        posted_data(request),
-        professionals=professionals,
-        initial={"duration_minutes": 30},
-    )
+    form = AppointmentForm(posted_data(request), professionals=professionals)
     if request.method == "POST" and form.is_valid():
         try:
             appointment_plan(
