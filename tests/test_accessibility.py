@@ -150,6 +150,11 @@ NOT_PAGES: dict[str, str] = {
         ),
         "JSON for the chat's scripts",
     ),
+    "appointments:cancel": "POST only",
+    "appointments:my_feed_issue": "POST only (shows the patient's appointments page, checked)",
+    "appointments:my_feed_revoke": "POST only",
+    "appointments:my_ics": "an .ics download",
+    "appointments:feed": "an .ics calendar feed",
     "admin:login": "sends the visitor on to the portal's own login page",
     "admin:logout": "POST only",
     "admin:view_on_site": "no model of ours has a public page",
@@ -202,6 +207,7 @@ ERROR_STATES = [
     PageState(CLINIC_ADMIN, "clinics:staff_invite", submit_form_with="email"),
     PageState(PROFESSIONAL, "documents:upload", submit_form_with="title"),
     PageState(PATIENT, "documents:my_upload", submit_form_with="title"),
+    PageState(PROFESSIONAL, "appointments:create", submit_form_with="date"),
 ]
 
 PAGE_STATES = [

@@ -42,6 +42,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from pytest_django import DjangoDbBlocker
 
+from appointments.models import Appointment, CalendarFeed
 from clinics.mfa import MFA_EXEMPT_URL_NAMES
 from clinics.mfa_devices import AuthenticatorDevice
 from clinics.models import (
@@ -52,6 +53,7 @@ from clinics.models import (
     Role,
     StaffInvitation,
     User,
+    token_digest,
 )
 from clinics.services import invitation_new_token
 from clinics.tests.factories import (
@@ -144,6 +146,8 @@ class World:
     # Record documents: one the patient uploaded (Paul's, in A) and one by the staff.
     documents: dict[str, RecordDocument] = field(default_factory=dict)
     staff_documents: dict[str, RecordDocument] = field(default_factory=dict)
+    appointments: dict[str, Appointment] = field(default_factory=dict)
+    feed_tokens: dict[str, str] = field(default_factory=dict)
 
     def clinic(self, side: Side) -> Clinic:
         return self.clinic_a if side == "a" else self.clinic_b
@@ -422,6 +426,19 @@ def _build_world() -> World:
         patient = world.patient(side)
         world.documents[side] = _document(patient, uploader, is_from_patient=side == "a")
         world.staff_documents[side] = _document(patient, staff, is_from_patient=False)
+    # An appointment per clinic's patient, and a calendar feed of each record (its raw token).
+    for side, patient, professional in (("a", world.patient_a, world.alice),
+                                        ("b", world.patient_b, world.charlie)):  # fmt: skip
+        world.appointments[side] = Appointment.objects.create(
+            clinic=patient.clinic, patient=patient, professional=professional,
+            created_by=professional, starts_at=timezone.now() + datetime.timedelta(days=7),
+            duration_minutes=30, location="Kamer 1", note=f"Notitie {patient.family_name}",
+        )  # fmt: skip
+        world.feed_tokens[side] = uuid.uuid4().hex * 2
+        CalendarFeed.objects.create(
+            clinic=patient.clinic, patient=patient,
+            token_digest=token_digest(world.feed_tokens[side]),
+        )  # fmt: skip
     world.confirm_keys = {
         "a": _confirm_key(world.alice, "alice.new@noord.example"),
         "b": _confirm_key(world.charlie, "charlie.new@zuid.example"),
@@ -535,14 +552,17 @@ PARAMETERS: dict[str, Param] = {
         ),
         tenant_object=True,
     ),
+    "appointment_id": Param(lambda w, s, r: w.appointments[s].pk, tenant_object=True),
     "token": Param(
         {
             "invitations:staff": lambda w, s, r: w.staff_tokens[s],
             "invitations:patient": lambda w, s, r: w.patient_tokens[s],
+            "appointments:feed": lambda w, s, r: w.feed_tokens[s],
         },
         tenant_object=False,
         why_not_tenant="an unguessable single-use capability: whoever holds the link may see "
-        "the inviting clinic's name, whatever clinic they work for",
+        "the inviting clinic's name, whatever clinic they work for (a calendar feed's secret: "
+        "its record's appointment times and clinic name, to whoever holds it)",
     ),
     "key": Param(
         {
@@ -650,6 +670,8 @@ PUBLIC = frozenset(
         "reporter:api_recover",
         "reporter:api_sign_out",
         "reporter:api_messages",
+        # Calendar apps cannot sign in: the feed's secret token is the credential.
+        "appointments:feed",
     }
 )
 
@@ -803,6 +825,17 @@ MATRIX: dict[str, frozenset[str]] = {
     "reporter:api_recover": EVERYONE,
     "reporter:api_sign_out": EVERYONE,
     "reporter:api_messages": EVERYONE,
+    # Appointments: the clinic's professionals and admins plan them; the patient sees their
+    # own and their calendar feed, which calendar apps read without a session.
+    "appointments:list": RECORD_STAFF,
+    "appointments:create": RECORD_STAFF,
+    "appointments:edit": RECORD_STAFF,
+    "appointments:cancel": RECORD_STAFF,
+    "appointments:my_list": frozenset({PATIENT}),
+    "appointments:my_ics": frozenset({PATIENT}),
+    "appointments:my_feed_issue": frozenset({PATIENT}),
+    "appointments:my_feed_revoke": frozenset({PATIENT}),
+    "appointments:feed": EVERYONE,
     "admin:*": frozenset({SUPERUSER}),
 }
 
@@ -847,11 +880,21 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "reporter:api_sign_out": frozenset({405}),
     "reporter:api_messages": frozenset({403}),  # no reporter has signed in in this browser
     "admin:view_on_site": frozenset({404}),  # no model of ours has a public page
+    "appointments:cancel": frozenset({405}),
+    "appointments:my_feed_issue": frozenset({405}),
+    "appointments:my_feed_revoke": frozenset({405}),
     "admin:*": frozenset({200, 301, 302, 405}),
 }
 
 # A valid choice of columns for the world's import files: it would store the mapping.
 IMPORT_MAPPING = {"datetime_column": "Datum", "date_format": "dd-mm-yyyy", "kind_weight": "Gewicht"}
+
+# An appointment a month ahead on the clinics' clocks (the form refuses dates far from today).
+APPOINTMENT = {
+    "date": (datetime.date.today() + datetime.timedelta(days=30)).isoformat(),
+    "time": "09:00",
+    "duration_minutes": "45",
+}
 
 # Form data that would change something if a view accepted the request (T16, T30).
 POST_DATA: dict[str, dict[str, str]] = {
@@ -894,6 +937,8 @@ POST_DATA: dict[str, dict[str, str]] = {
     "documents:upload": {"title": "Ingevoegd", "staff_only": "on"},
     "documents:my_upload": {"title": "Ingevoegd"},
     "documents:staff_only": {"staff_only": "on"},
+    "appointments:create": APPOINTMENT,
+    "appointments:edit": APPOINTMENT,
 }
 
 
@@ -993,6 +1038,8 @@ SNAPSHOT_MODELS = (
     StaticDevice,
     ClinicMessage,
     RecordDocument,
+    Appointment,
+    CalendarFeed,
 )
 
 

@@ -62,6 +62,7 @@ def test_every_purge_takes_its_period_from_its_personal_data_declaration():
     periods = {purge.name: purge.cutoff(NOW) for purge in retention.purges()}
     assert periods == {
         "access-log": NOW - declaration_for("clinics.AccessLogEntry").retention,
+        "calendar-feeds-unlinked": NOW,  # a feed goes as soon as its record has no account
         "chat-conversations": NOW - datetime.timedelta(days=31),
         "chat-messages": NOW - datetime.timedelta(days=31),
         "chat-notifications": NOW - datetime.timedelta(days=31),
