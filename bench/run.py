@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-from bench import chat, messages  # noqa: E402 - needs the path above
+from bench import chat, messages, programs  # noqa: E402 - needs the path above
 
 SEED_VERSION = 1
 BIG, SMALL, IMPORTS = "Bench clinic 500", "Bench clinic 50", "Bench imports"
@@ -62,7 +62,8 @@ RESULTS = ROOT / "bench" / "results.json"
 TARGET_RATIO, TARGET_ROWS_PER_S, TARGET_MEMORY_RATIO = 3.0, 20_000, 1.5
 TARGET_PURGE_RATIO, TARGET_SEND_DURING_PURGE = 1.5, 2.0  # issue 10
 TARGET_INBOX_RATIO = 3.0  # issue 11
-SECTIONS = ("pages", "import", "apple", "junk", "chat", "messages")
+TARGET_PROGRAM_RATIO = 3.0  # issue 12
+SECTIONS = ("pages", "import", "apple", "junk", "chat", "messages", "programs")
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -1000,6 +1001,11 @@ def main() -> None:
     if "messages" not in args.skip:
         print("Measuring clinic messages: the team inbox and an attachment upload...")
         results["messages"] = messages.measure_messages(messages_bench(args))
+    if "programs" not in args.skip:
+        print("Measuring exercise programs: the patient's day, the timeline, the library...")
+        results["programs"] = programs.measure_programs(
+            programs.ProgramsBench(messages_bench(args), seed_rows=seed_rows, columns=COLUMNS)
+        )
     results["seconds"] = round(time.perf_counter() - started)
     results |= carried_over(args.skip)
     results |= headline(results)
@@ -1073,6 +1079,8 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
         out |= chat.headline(chat_figures)
     if messages_figures := r.get("messages"):
         out |= messages.headline(messages_figures)
+    if program_figures := r.get("programs"):
+        out |= programs.headline(program_figures)
     out["targets_met"] = targets(out)
     return out
 
@@ -1116,6 +1124,12 @@ def targets(h: dict[str, Any]) -> dict[str, bool]:
         met["team_inbox_within_3x_floor"] = h["team_inbox_ratio"] <= TARGET_INBOX_RATIO
         met["team_inbox_queries_constant"] = (
             h["team_inbox_queries_10"] == h["team_inbox_queries_1000"]
+        )
+    if "patient_day_ratio" in h:  # issue 12
+        met["patient_day_within_3x_floor"] = h["patient_day_ratio"] <= TARGET_PROGRAM_RATIO
+        met["timeline_within_3x_floor"] = h["timeline_ratio"] <= TARGET_PROGRAM_RATIO
+        met["program_page_queries_constant"] = (
+            h["program_page_queries_5"] == h["program_page_queries_30"]
         )
     return met
 
@@ -1174,6 +1188,8 @@ def report(r: dict[str, Any]) -> str:
         lines += chat.report(chat_figures)
     if messages_figures := r.get("messages"):
         lines += messages.report(messages_figures)
+    if program_figures := r.get("programs"):
+        lines += programs.report(program_figures)
     return "\n".join(lines)
 
 

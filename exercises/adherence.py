@@ -19,6 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import mean
 
+from django.db.models import Prefetch
+
 from exercises.models import ExerciseLog, Program, ProgramItem, ProgramVersion, SessionLog
 
 
@@ -74,20 +76,76 @@ def program_adherence(
     since: datetime.date | None = None,
 ) -> list[WeekAdherence]:
     """Week by week from the program's first day (or `since`) to today, oldest first."""
-    versions = list(program.versions.order_by("number").prefetch_related("items"))
-    if not versions:
-        return []
-    first = min(v.start_date for v in versions)
-    if since is not None:
-        first = max(first, since)
-    last = today
-    if first > last:
-        return []
-    by_day = _version_by_day(versions, first, last, zone)
-    done_by_item_day = {
-        (log.item_id, log.day): log.times
-        for log in ExerciseLog.objects.filter(program=program, day__gte=first, day__lte=last)
+    return programs_adherence([program], today=today, zone=zone, since=since)[program.pk]
+
+
+def programs_adherence(
+    programs: list[Program],
+    *,
+    today: datetime.date,
+    zone: datetime.tzinfo,
+    since: datetime.date | None = None,
+) -> dict[int, list[WeekAdherence]]:
+    """Each program's weeks, in four queries whatever the number of programs: the versions,
+    their items, the ticks and the scores (only the columns the arithmetic needs: notes, goals
+    and comments are encrypted and stay unread)."""
+    ids = [program.pk for program in programs]
+    versions: dict[int, list[ProgramVersion]] = defaultdict(list)
+    items = Prefetch(
+        "items",
+        queryset=ProgramItem.objects.only(
+            "id", "version_id", "slot", "times_per_day", "days_per_week", "weekdays"
+        ),
+    )
+    for version in (
+        ProgramVersion.objects.filter(program_id__in=ids)
+        .defer("goal")
+        .order_by("program_id", "number")
+        .prefetch_related(items)
+    ):
+        versions[version.program_id].append(version)
+    first_day = {pid: _first_day(vs, since) for pid, vs in versions.items()}
+    starts = [day for day in first_day.values() if day is not None and day <= today]
+    done: dict[tuple[int, datetime.date], int] = {}
+    scores: dict[int, list[tuple[datetime.date, int | None, int | None]]] = defaultdict(list)
+    if starts:
+        span = {"program_id__in": ids, "day__gte": min(starts), "day__lte": today}
+        # Plain tuples, not model rows: a year is a few thousand of them.
+        done = {
+            (item_id, day): times
+            for item_id, day, times in ExerciseLog.objects.filter(**span).values_list(
+                "item_id", "day", "times"
+            )
+        }
+        for program_id, day, pain, effort in SessionLog.objects.filter(**span).values_list(
+            "program_id", "day", "pain", "effort"
+        ):
+            scores[program_id].append((day, pain, effort))
+    return {
+        pid: _weeks(versions[pid], done, scores[pid], first_day.get(pid), today, zone)
+        for pid in ids
     }
+
+
+def _first_day(versions: list[ProgramVersion], since: datetime.date | None) -> datetime.date | None:
+    if not versions:
+        return None
+    first = min(v.start_date for v in versions)
+    return first if since is None else max(first, since)
+
+
+def _weeks(
+    versions: list[ProgramVersion],
+    done: dict[tuple[int, datetime.date], int],
+    scores: list[tuple[datetime.date, int | None, int | None]],
+    first: datetime.date | None,
+    today: datetime.date,
+    zone: datetime.tzinfo,
+) -> list[WeekAdherence]:
+    if first is None or first > today:
+        return []
+    by_day = _version_by_day(versions, first, today, zone)
+    items_of = {version.pk: list(version.items.all()) for version in versions}
     weeks: dict[datetime.date, WeekAdherence] = {}
     # Per week and slot: the days it ran, its last item (its dose), and what was done per day.
     running: dict[tuple[datetime.date, object], list[tuple[datetime.date, ProgramItem]]] = (
@@ -95,11 +153,11 @@ def program_adherence(
     )
     for day, version in sorted(by_day.items()):
         week = weeks.setdefault(_monday(day), WeekAdherence(_monday(day)))
-        for item in version.items.all():
+        for item in items_of[version.pk]:
             if item.days_per_week is None:
                 if day.isoweekday() in item.weekdays:
                     week.prescribed += item.times_per_day
-                    week.done += min(done_by_item_day.get((item.pk, day), 0), item.times_per_day)
+                    week.done += min(done.get((item.pk, day), 0), item.times_per_day)
             else:
                 running[(week.week_start, item.slot)].append((day, item))
     for (week_start, _slot), days in running.items():
@@ -108,18 +166,17 @@ def program_adherence(
         due_days = min(item.days_per_week, len(days))
         week.prescribed += due_days * item.times_per_day
         per_day = sorted(
-            (min(done_by_item_day.get((i.pk, d), 0), i.times_per_day) for d, i in days),
-            reverse=True,
+            (min(done.get((i.pk, d), 0), i.times_per_day) for d, i in days), reverse=True
         )
         week.done += sum(per_day[:due_days])
-    for session in SessionLog.objects.filter(program=program, day__gte=first, day__lte=last):
-        week = weeks.get(_monday(session.day))
-        if week is None:
+    for day, pain, effort in scores:
+        week = weeks.get(_monday(day))
+        if week is None or day < first:
             continue
-        if session.pain is not None:
-            week.pain.append(session.pain)
-        if session.effort is not None:
-            week.effort.append(session.effort)
+        if pain is not None:
+            week.pain.append(pain)
+        if effort is not None:
+            week.effort.append(effort)
     current = _monday(today)
     if current in weeks:
         weeks[current].complete = today.isoweekday() == 7

@@ -329,8 +329,28 @@ class DayLogForm(forms.Form):
             )
             self.fields[f"item_{item.pk}"].day_item = entry
 
-    def item_fields(self) -> list:
-        return [self[f"item_{e.item.pk}"] for e in self.day_items]
+    def _shown(self, name: str) -> object:
+        """A field's value as the page shows it: what was posted, else what was saved."""
+        field = self[name]
+        if not self.is_bound:
+            return field.initial
+        try:
+            return field.field.clean(field.data)
+        except ValidationError:
+            return field.initial
+
+    def shown_items(self) -> list:
+        for entry in self.day_items:
+            entry.shown = self._shown(f"item_{entry.item.pk}") or 0
+        return self.day_items
+
+    def shown_score(self, name: str) -> dict:
+        value = self._shown(name)
+        return {
+            "name": name,
+            "label": self.fields[name].label,
+            "value": value if value != "" else None,
+        }
 
     def times(self, *, all_done: bool = False) -> dict[int, int]:
         """Times done per item; `all_done` ticks off the whole session."""

@@ -1,5 +1,7 @@
 """What the exercises app fills in the registries of the layers below it."""
 
+from clinics.demo import demo_seeder_register
+from exercises.demo import exercises_demo_seed
 from exercises.pain import PAIN_ALERT, PAIN_ALERT_KIND
 from exercises.panels import PANELS
 from patients.models import alert_kind_register
@@ -10,3 +12,4 @@ def register_all() -> None:
     alert_kind_register(PAIN_ALERT_KIND, PAIN_ALERT)
     for panel in PANELS:
         overview_panel_register(panel)
+    demo_seeder_register(exercises_demo_seed)

@@ -151,6 +151,18 @@ class Prescription(models.Model):
         return weekday in self.weekdays
 
     @property
+    def dose_text(self) -> str:
+        """ "3 × 10 · hold 5 s · rest 30 s · red band", as the exercise lists show a dose."""
+        parts = [f"{self.sets} × {self.reps}"]
+        if self.hold_seconds:
+            parts.append(str(_("hold %(n)s s") % {"n": self.hold_seconds}))
+        if self.rest_seconds:
+            parts.append(str(_("rest %(n)s s") % {"n": self.rest_seconds}))
+        if self.load:
+            parts.append(self.load)
+        return " · ".join(parts)
+
+    @property
     def frequency_text(self) -> str:
         per_day = _("%(n)s× a day") % {"n": self.times_per_day}
         if self.days_per_week is not None:

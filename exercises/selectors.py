@@ -140,6 +140,8 @@ class DayItem:
     times_done: int
     # True/False when the item is due on chosen weekdays; None when any days of the week do.
     due: bool | None
+    # What the day's page shows as done: `times_done`, or what the patient just posted.
+    shown: int = 0
 
     @property
     def done(self) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from exercises.adherence import program_adherence
+from exercises.adherence import programs_adherence
 from exercises.models import Program, SessionLog
 from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.models import DailyReading, Patient
@@ -83,12 +83,13 @@ def patient_timeline(patient: Patient, days: int, today: datetime.date | None = 
         return [None] * days
 
     adherence = empty()
-    programs = list(Program.objects.for_clinic(patient.clinic_id).filter(patient=patient))
+    programs = list(
+        Program.objects.for_clinic(patient.clinic_id).filter(patient=patient).only("id")
+    )
     weekly: dict[datetime.date, list[int]] = defaultdict(lambda: [0, 0])
-    for program in programs:
-        for week in program_adherence(
-            program, today=today, zone=timezone.get_current_timezone(), since=first
-        ):
+    zone = timezone.get_current_timezone()
+    for program_weeks in programs_adherence(programs, today=today, zone=zone, since=first).values():
+        for week in program_weeks:
             weekly[week.week_start][0] += week.done
             weekly[week.week_start][1] += week.prescribed
     for week_start, (done, prescribed) in weekly.items():

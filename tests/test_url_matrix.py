@@ -66,7 +66,16 @@ from conftest import login
 from documents.models import RecordDocument
 from exercises import services as exercise_services
 from exercises.base_library import base_library_ensure
-from exercises.models import Exercise, Program, ProgramTemplate
+from exercises.models import (
+    Exercise,
+    ExerciseLog,
+    Program,
+    ProgramItem,
+    ProgramTemplate,
+    ProgramVersion,
+    SessionLog,
+    TemplateItem,
+)
 from messaging.models import (
     Certificate,
     ChatKey,
@@ -1040,6 +1049,14 @@ SNAPSHOT_MODELS = (
     RecordDocument,
     Appointment,
     CalendarFeed,
+    Exercise,
+    ExerciseLog,
+    Program,
+    ProgramItem,
+    ProgramTemplate,
+    ProgramVersion,
+    SessionLog,
+    TemplateItem,
 )
 
 

@@ -22,7 +22,10 @@ from django.urls import path
 import portal.urls
 from clinics.access import public
 
-SOURCE_DIRS = ("clinics", "patients", "messaging", "portal", "templates", "static", "locale")
+SOURCE_DIRS = (
+    *("portal", "clinics", "patients", "messaging", "exercises", "appointments", "documents"),
+    *("templates", "static", "locale"),
+)
 
 
 @pytest.fixture(scope="session")

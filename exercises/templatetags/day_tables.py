@@ -1,0 +1,28 @@
+"""The patient's day (an exercise list with radio buttons, pain, effort and comment, every visit
+from a phone) as one Jinja2 partial, as the patient list's and the team inbox's rows are: as
+Django form widgets and template markup they were most of the page's time."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from exercises.forms import DayLogForm
+from portal.jinja2 import render_partial
+
+register = template.Library()
+
+
+@register.simple_tag
+def day_items(form: DayLogForm) -> SafeString:
+    """The fields of one program's day, showing what the patient posted (after an error) or
+    what was saved."""
+    return render_partial(
+        "exercises/day_items.html",
+        {
+            "prefix": form.prefix,
+            "entries": form.shown_items(),
+            "scores": [form.shown_score("pain"), form.shown_score("effort")],
+            "comment": form.shown_score("comment"),
+        },
+    )
