@@ -55,21 +55,13 @@ def title_from_filename(filename: str) -> str:
 
 
 def _store(upload: UploadedFile) -> private_files.StoredFile:
-    try:
-        return private_files.save_upload(
-            upload=upload,
-            max_bytes=settings.DOCUMENT_MAX_BYTES,
-            accepted_types=ACCEPTED_TYPES,
-            prefix=DOCUMENT_FOLDER,
-        )
-    except ValidationError as exc:
-        if exc.code == "type":
-            raise ValidationError(
-                _("This type of file cannot be added. Accepted are %(types)s.")
-                % {"types": ACCEPTED_DESCRIPTION},
-                code="type",
-            ) from exc
-        raise
+    return private_files.save_upload(
+        upload=upload,
+        max_bytes=settings.DOCUMENT_MAX_BYTES,
+        accepted_types=ACCEPTED_TYPES,
+        prefix=DOCUMENT_FOLDER,
+        accepted_description=str(ACCEPTED_DESCRIPTION),
+    )
 
 
 def document_upload(

@@ -77,13 +77,31 @@ class ExerciseForm(forms.ModelForm):
             "default_reps": _("Repetitions"),
             "default_hold_seconds": _("Hold (seconds)"),
             "default_rest_seconds": _("Rest (seconds)"),
-            "default_times_per_day": _("Times per day"),
-            "default_days_per_week": _("Days per week"),
+            "default_times_per_day": _("Times a day"),
+            "default_days_per_week": _("Days a week"),
         }
         help_texts = {
             "instructions_nl": _("One step per line, written for the patient."),
             "instructions_en": _("One step per line, written for the patient."),
         }
+
+
+class ReminderForm(forms.Form):
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("E-mail me a reminder on"),
+        help_text=_("The e-mail only says that your exercises are ready: nothing about them."),
+        choices=Weekday.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class MediaForm(forms.Form):
+    file = forms.FileField(
+        label=_("Photo or video"),
+        help_text=_("JPEG, PNG or WebP photos; MP4, MOV or WebM videos."),
+    )
 
 
 class ItemForm(forms.Form):
@@ -161,7 +179,9 @@ class BaseItemFormSet(forms.BaseFormSet):
         return {"exercise": gettext("Exercise %n"), "up": gettext("Up"), "down": gettext("Down")}
 
     def clean(self) -> None:
-        if any(self.errors):
+        # A post without the management form (or with broken counts) is refused by the formset
+        # itself; the rows are only read once everything else is valid.
+        if any(self.errors) or not self.management_form.is_valid():
             return
         if not self.kept_rows():
             raise ValidationError(_("Add at least one exercise."))

@@ -23,7 +23,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic
@@ -168,7 +168,8 @@ class Prescription(models.Model):
         if self.days_per_week is not None:
             if self.days_per_week == 7:
                 return f"{per_day}, " + str(_("every day"))
-            return f"{per_day}, " + str(_("%(n)s days a week") % {"n": self.days_per_week})
+            days = ngettext("%(n)s day a week", "%(n)s days a week", self.days_per_week)
+            return f"{per_day}, " + days % {"n": self.days_per_week}
         days = ", ".join(str(Weekday(day).label)[:2] for day in sorted(self.weekdays))
         return f"{per_day}, {days}"
 
@@ -463,3 +464,48 @@ class SessionLog(ClinicOwnedModel):
             models.CheckConstraint(condition=Q(pain__lte=10), name="session_log_pain_range"),
             models.CheckConstraint(condition=Q(effort__lte=10), name="session_log_effort_range"),
         ]
+
+
+class ExerciseMedia(models.Model):
+    """A photo or short video of one of a clinic's own exercises, in private storage under a
+    random name (folder MEDIA_FOLDER); its type decided by its content. Served only to the
+    clinic's team and to the clinic's patients whose program has the exercise."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="media")
+    stored_name = models.CharField(max_length=200, unique=True)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.exercise}: {self.content_type}"
+
+    @property
+    def is_video(self) -> bool:
+        return self.content_type.startswith("video/")
+
+
+class ExerciseReminder(ClinicOwnedModel):
+    """A patient's choice of days on which to be e-mailed that today's exercises are ready
+    (content-free: never an exercise, a diagnosis or the clinic's name). One per record."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="exercise_reminder"
+    )
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(choices=Weekday.choices), default=list, blank=True
+    )
+    # The local day the last reminder went out: at most one a day, whatever runs the task.
+    last_sent_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"reminder {self.patient_id}: {self.weekdays}"

@@ -24,6 +24,7 @@ def register_all() -> None:
         ("exercises.ProgramItem", _("an exercise of a program version with its parameters")),
         ("exercises.ExerciseLog", _("the exercises a patient ticked off, per day")),
         ("exercises.SessionLog", _("a patient's pain, effort and comment per day")),
+        ("exercises.ExerciseReminder", _("on which days a patient wants an exercise reminder")),
     ):
         register(
             model,
@@ -38,6 +39,7 @@ def register_all() -> None:
     for model, purpose in (
         ("exercises.Exercise", _("a clinic's own exercise and which staff member added it")),
         ("exercises.ProgramTemplate", _("a clinic's program template and who made it")),
+        ("exercises.ExerciseMedia", _("a photo or video of a clinic's exercise and who added it")),
     ):
         register(
             model,

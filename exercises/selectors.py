@@ -14,6 +14,7 @@ from exercises.adherence import program_adherence
 from exercises.models import (
     Exercise,
     ExerciseLog,
+    ExerciseReminder,
     Program,
     ProgramItem,
     ProgramTemplate,
@@ -178,7 +179,12 @@ def program_day(program: Program, day: datetime.date) -> ProgramDay | None:
     version = version_on(program, day)
     if version is None:
         return None
-    items = version_items(version)
+    # With each exercise's photos and videos, which the day shows (one query for all).
+    items = list(
+        version.items.select_related("exercise")
+        .prefetch_related("exercise__media")
+        .order_by("position", "id")
+    )
     done = dict(
         ExerciseLog.objects.filter(program=program, day=day, item__in=items).values_list(
             "item_id", "times"
@@ -234,3 +240,10 @@ def program_adherence_weeks(program: Program, weeks: int = 12) -> list:
         program, today=today, zone=timezone.get_current_timezone(), since=since
     )
     return list(reversed(found))
+
+
+def reminder_days(patient: Patient) -> list[int]:
+    return (
+        ExerciseReminder.objects.filter(patient=patient).values_list("weekdays", flat=True).first()
+        or []
+    )

@@ -12,6 +12,9 @@ urlpatterns = [
     path("<int:exercise_id>/edit/", views.exercise_edit, name="edit"),
     path("<int:exercise_id>/copy/", views.exercise_copy, name="copy"),
     path("<int:exercise_id>/archive/", views.exercise_archive, name="archive"),
+    path("<int:exercise_id>/media/", views.exercise_media_add, name="media_add"),
+    path("media/<uuid:media_id>/", views.exercise_media, name="media"),
+    path("media/<uuid:media_id>/delete/", views.exercise_media_delete, name="media_delete"),
     path("templates/", views.template_list, name="templates"),
     path("templates/new/", views.template_new, name="template_new"),
     path("templates/<int:template_id>/", views.template_edit, name="template_edit"),
@@ -39,4 +42,6 @@ urlpatterns = [
     ),
     # The patient's own day.
     path("me/<int:record_id>/", views.my_day, name="my_day"),
+    path("me/<int:record_id>/reminders/", views.my_reminders, name="my_reminders"),
+    path("me/<int:record_id>/media/<uuid:media_id>/", views.my_exercise_media, name="my_media"),
 ]

@@ -11,6 +11,7 @@ How a view reaches what it shows (patients.record_access, clinics.access):
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
@@ -24,10 +25,11 @@ from django.views.decorators.http import require_POST
 from clinics.access import clinic_roles
 from clinics.models import AccessPart, Role
 from clinics.tenancy import get_for_clinic_or_404
-from exercises import forms, selectors, services
+from exercises import forms, media, reminders, selectors, services
 from exercises import timeline as patient_timeline_module
 from exercises.models import Exercise, ProgramTemplate
 from patients.record_access import Scope, own_record, staff_record
+from portal.middleware import upload_limit
 
 TEAM_ROLES = (Role.PROFESSIONAL, Role.CLINIC_ADMIN)
 team_only = clinic_roles(*TEAM_ROLES)
@@ -61,7 +63,65 @@ def _visible_or_404(request: HttpRequest, exercise_id: int) -> Exercise:
 @team_only
 def exercise_detail(request: HttpRequest, exercise_id: int) -> HttpResponse:
     exercise = _visible_or_404(request, exercise_id)
-    return render(request, "exercises/exercise_detail.html", {"exercise": exercise})
+    return render(
+        request,
+        "exercises/exercise_detail.html",
+        {"exercise": exercise, "media_form": forms.MediaForm()},
+    )
+
+
+@require_POST
+@upload_limit("EXERCISE_MEDIA_MAX_BYTES")
+@team_only
+def exercise_media_add(request: HttpRequest, exercise_id: int) -> HttpResponse:
+    exercise = get_for_clinic_or_404(
+        Exercise, request.clinic, pk=exercise_id, archived_at__isnull=True
+    )
+    form = forms.MediaForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            media.media_add(
+                clinic=request.clinic, actor=request.user, exercise=exercise,
+                upload=form.cleaned_data["file"],
+            )  # fmt: skip
+        except ValidationError as error:
+            form.add_error("file", error)
+    if form.errors:
+        return render(
+            request,
+            "exercises/exercise_detail.html",
+            {"exercise": exercise, "media_form": form},
+            status=400,
+        )
+    flash.success(request, _("The photo or video is added."))
+    return redirect("exercises:detail", exercise.pk)
+
+
+@team_only
+def exercise_media(request: HttpRequest, media_id: uuid.UUID) -> HttpResponse:
+    found = media.media_for_staff(request.clinic, media_id)
+    if found is None:
+        raise Http404
+    return media.media_response(request, found)
+
+
+@require_POST
+@team_only
+def exercise_media_delete(request: HttpRequest, media_id: uuid.UUID) -> HttpResponse:
+    found = media.media_for_staff(request.clinic, media_id)
+    if found is None:
+        raise Http404
+    media.media_delete(clinic=request.clinic, media=found)
+    flash.success(request, _("The photo or video is removed."))
+    return redirect("exercises:detail", found.exercise_id)
+
+
+@own_record
+def my_exercise_media(request: HttpRequest, scope: Scope, media_id: uuid.UUID) -> HttpResponse:
+    found = media.media_for_patient(scope.patient, media_id)
+    if found is None:
+        raise Http404
+    return media.media_response(request, found)
 
 
 @team_only
@@ -398,6 +458,22 @@ def my_day(request: HttpRequest, scope: Scope) -> HttpResponse:
             ],
         },
     )
+
+
+@require_POST
+@own_record
+def my_reminders(request: HttpRequest, scope: Scope) -> HttpResponse:
+    form = forms.ReminderForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, _("Choose the days from the list."))
+    else:
+        days = form.cleaned_data["weekdays"]
+        reminders.reminder_days_set(scope.patient, days)
+        if days:
+            flash.success(request, _("Your reminder days are saved."))
+        else:
+            flash.success(request, _("You will get no more reminders."))
+    return redirect("exercises:my_day", scope.patient.pk)
 
 
 def _session_initial(program_day: selectors.ProgramDay) -> dict:

@@ -75,12 +75,18 @@ def too_large_message(max_bytes: int) -> str:
 
 
 def save_upload(
-    *, upload: File, max_bytes: int, accepted_types: Collection[str], prefix: str = ""
+    *,
+    upload: File,
+    max_bytes: int,
+    accepted_types: Collection[str],
+    prefix: str = "",
+    accepted_description: str = "",
 ) -> StoredFile:
     """Store `upload` under a new random name (in folder `prefix`, e.g. "imports/").
 
     Refused with a ValidationError before anything is stored: larger than `max_bytes`
-    (code "too_large"), or content of a type not in `accepted_types` (code "type").
+    (code "too_large"), or content of a type not in `accepted_types` (code "type"; the message
+    names `accepted_description`, what a person would call the accepted types, when given).
     """
     size = upload.size
     if size is None or size > max_bytes:
@@ -89,7 +95,13 @@ def save_upload(
     content_type = sniff(upload.read(SNIFF_BYTES))
     upload.seek(0)
     if content_type not in accepted_types:
-        raise ValidationError(_("This type of file cannot be used here."), code="type")
+        if accepted_description:
+            message = _("This type of file cannot be added. Accepted are %(types)s.") % {
+                "types": accepted_description
+            }
+        else:
+            message = _("This type of file cannot be used here.")
+        raise ValidationError(message, code="type")
     folder = prefix.strip("/")
     name = _storage().save(f"{folder}/{uuid.uuid4().hex}" if folder else uuid.uuid4().hex, upload)
     return StoredFile(name=name, size=size, content_type=content_type)

@@ -263,6 +263,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF],
         # blob: a decrypted attachment's preview, made in the browser (static/js/chat/thread.js).
         "img-src": [SELF, "data:", "blob:"],
+        # A record's videos and the exercises' videos, played from the portal's own URLs.
+        "media-src": [SELF],
         "font-src": [SELF],
         "connect-src": [SELF],
         "form-action": [SELF],
@@ -345,6 +347,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinics.tasks.private_file_orphans_sweep",
         "schedule": 60 * 60,
     },
+    # Patients' "today's exercises are ready" e-mails, on the days they chose (exercises).
+    "exercise-reminders": {
+        "task": "exercises.tasks.exercise_reminders_send",
+        "schedule": crontab(hour=7, minute=30),
+    },
     "alerts-missing-readings": {
         "task": "patients.tasks.alerts_check_missing_readings_task",
         "schedule": crontab(hour=6, minute=15),  # before the morning round
@@ -387,6 +394,8 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
 IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=2 * 1024 * 1024)
 # Documents, photos and videos on a patient record (documents): phone videos are large.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=100 * 1024 * 1024)
+# A photo or short video of an exercise (issue 12): what a phone records in half a minute.
+EXERCISE_MEDIA_MAX_BYTES = env.int("EXERCISE_MEDIA_MAX_BYTES", default=50 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

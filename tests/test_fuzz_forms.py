@@ -38,6 +38,9 @@ from clinics.models import Role, StaffInvitation
 from documents.file_types import ACCEPTED_TYPES
 from documents.models import RecordDocument
 from documents.tests import samples
+from exercises import services as exercise_services
+from exercises.base_library import base_library_ensure
+from exercises.models import Exercise, ExerciseLog, Program, SessionLog
 from patients.imports.base import Reading
 from patients.kinds import BLOOD_PRESSURE, BP_LIMITS, KINDS
 from patients.measurements.validation import reading_problems
@@ -497,4 +500,126 @@ def test_fuzzed_document_upload_by_the_patient_never_fails_or_leaves_a_file(
         client_for(paul), url, success_view="documents:my_detail", check=check,
         private_root=private_root,
     )  # fmt: skip
+    assert outcomes["accepted"] and outcomes["refused"]
+
+
+# --- exercise programs ---------------------------------------------------------------------------
+
+
+def days(n: int) -> datetime.timedelta:
+    return datetime.timedelta(days=n)
+
+
+ITEM_FIELDS = (
+    *("exercise", "sets", "reps", "hold_seconds", "rest_seconds", "load", "times_per_day"),
+    *("days_per_week", "weekdays", "note", "ORDER", "DELETE", "slot"),
+)
+BUILDER_KEYS = (
+    *("title", "goal", "start_date", "end_date", "items-TOTAL_FORMS", "items-INITIAL_FORMS"),
+    *(f"items-{n}-{f}" for n in range(2) for f in ITEM_FIELDS),
+)
+
+
+def valid_builder(exercise_ids: list[int]) -> st.SearchStrategy[dict]:
+    @st.composite
+    def build(draw: st.DrawFn) -> dict:
+        start = draw(st.dates(datetime.date(2025, 1, 1), datetime.date(2027, 12, 31)))
+        form = {"title": draw(TEXT.filter(str.strip)) or "Knie", "goal": draw(TEXT),
+                "start_date": start.isoformat(), "end_date": "",
+                "items-TOTAL_FORMS": "2", "items-INITIAL_FORMS": "0"}  # fmt: skip
+        for n in range(2):
+            form[f"items-{n}-exercise"] = str(draw(st.sampled_from(exercise_ids)))
+            form[f"items-{n}-sets"] = str(draw(st.integers(1, 20)))
+            form[f"items-{n}-ORDER"] = str(n + 1)
+            if draw(st.booleans()):
+                form[f"items-{n}-weekdays"] = [
+                    str(d) for d in draw(st.sets(st.integers(1, 7), min_size=1))
+                ]
+        return form
+
+    return build()
+
+
+def test_fuzzed_program_builder_never_fails_and_stores_a_whole_program_or_nothing(
+    client_for, alice, patient_a
+):
+    """Any title, dates, formset counts and item values: a program with its first version and
+    items exactly as posted, or a refusal that changes nothing; never a 500."""
+    base_library_ensure()
+    exercise_ids = list(Exercise.objects.base().values_list("pk", flat=True)[:5])
+    url = reverse("exercises:program_new", args=[patient_a.pk])
+    client = client_for(alice)
+    outcomes: Counter = Counter()
+
+    def check(data: dict, changed: set[str]) -> None:
+        assert changed == {"exercises_program", "exercises_programversion", "exercises_programitem"}
+        program = Program.objects.get(patient=patient_a)
+        version = program.current_version
+        assert version.number == 1 and version.title == posted(data, "title").strip()
+        for item in version.items.all():
+            assert 1 <= item.sets <= 20 and (item.days_per_week is None) == bool(item.weekdays)
+
+    @FUZZ
+    @given(data=fuzzed(valid_builder(exercise_ids), BUILDER_KEYS))
+    def run(data: dict) -> None:
+        post_and_check(client, url, data, success_view="exercises:program", check_success=check,
+                       outcomes=outcomes)  # fmt: skip
+
+    run()
+    assert outcomes["accepted"] and outcomes["refused"]
+
+
+def test_fuzzed_patient_day_never_fails_and_saves_only_what_is_allowed(
+    client_for, alice, paul, patient_a
+):
+    """Any ticks, pain, effort, comment, program and day: the day saved within its bounds, or
+    refused with nothing changed; never a 500."""
+    base_library_ensure()
+    exercise = Exercise.objects.base().first()
+    program = exercise_services.program_create(
+        patient_a, alice,
+        exercise_services.ProgramIn(
+            title="Knie", goal="", start_date=timezone.localdate() - datetime.timedelta(days=10),
+            end_date=None,
+            items=[
+                exercise_services.ItemIn(
+                    exercise=exercise, params={**exercise.defaults(), "load": ""}
+                )
+            ],
+        ),
+    )  # fmt: skip
+    item = program.current_version.items.get()
+    prefix = f"p{program.pk}"
+    keys = ("program", "day", f"{prefix}-item_{item.pk}", f"{prefix}-pain", f"{prefix}-effort",
+            f"{prefix}-comment", "all_done")  # fmt: skip
+    valid = st.fixed_dictionaries(
+        {"program": st.just(str(program.pk)),
+         "day": st.integers(0, 7).map(lambda n: str(timezone.localdate() - days(n))),
+         f"{prefix}-item_{item.pk}": st.integers(0, item.times_per_day).map(str),
+         f"{prefix}-pain": st.integers(0, 10).map(str),
+         f"{prefix}-effort": st.integers(0, 10).map(str),
+         f"{prefix}-comment": TEXT},
+    )  # fmt: skip
+    url = reverse("exercises:my_day", args=[patient_a.pk])
+    client = client_for(paul)
+    outcomes: Counter = Counter()
+
+    def check(data: dict, changed: set[str]) -> None:
+        assert changed <= {"exercises_exerciselog", "exercises_sessionlog", "patients_alert"}
+        for log in ExerciseLog.objects.filter(program=program):
+            assert 1 <= log.times <= item.times_per_day
+            assert (
+                timezone.localdate() - datetime.timedelta(days=7) <= log.day <= timezone.localdate()
+            )
+        for session in SessionLog.objects.filter(program=program):
+            assert session.pain is None or 0 <= session.pain <= 10
+            assert session.effort is None or 0 <= session.effort <= 10
+
+    @FUZZ
+    @given(data=fuzzed(valid, keys))
+    def run(data: dict) -> None:
+        post_and_check(client, url, data, success_view="exercises:my_day", check_success=check,
+                       outcomes=outcomes)  # fmt: skip
+
+    run()
     assert outcomes["accepted"] and outcomes["refused"]

@@ -69,6 +69,7 @@ from exercises.base_library import base_library_ensure
 from exercises.models import (
     Exercise,
     ExerciseLog,
+    ExerciseMedia,
     Program,
     ProgramItem,
     ProgramTemplate,
@@ -151,6 +152,8 @@ class World:
     thread_messages: dict[str, ClinicMessage] = field(default_factory=dict)
     exercises: dict[str, Exercise] = field(default_factory=dict)
     exercise_templates: dict[str, ProgramTemplate] = field(default_factory=dict)
+    # A photo of each clinic's own exercise, which each clinic's patient's program prescribes.
+    exercise_media: dict[str, ExerciseMedia] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)
     # Record documents: one the patient uploaded (Paul's, in A) and one by the staff.
     documents: dict[str, RecordDocument] = field(default_factory=dict)
@@ -184,6 +187,18 @@ def _staff(clinic: Clinic, role: Role, email: str, *, device: bool = True) -> Us
     if device:
         TOTPDeviceFactory(user=user)
     return user
+
+
+def _exercise_media(exercise: Exercise, uploader: User) -> ExerciseMedia:
+    """A photo of the clinic's own exercise as media_add stores it (a PNG in private storage)."""
+    root = Path(settings.PRIVATE_UPLOAD_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex
+    (root / name).write_bytes(PNG_1PX)
+    return ExerciseMedia.objects.create(
+        exercise=exercise, stored_name=name, content_type="image/png", size=len(PNG_1PX),
+        uploaded_by=uploader,
+    )  # fmt: skip
 
 
 def _exercise_items(exercise: Exercise) -> list[exercise_services.ItemIn]:
@@ -427,6 +442,7 @@ def _build_world() -> World:
             patient.clinic, owner, Exercise.objects.base()[0]
         )
         world.exercises[side] = exercise
+        world.exercise_media[side] = _exercise_media(exercise, owner)
         world.exercise_templates[side] = _exercise_template(patient.clinic, owner, exercise)
         world.programs[side] = _program(patient, owner, exercise)
     # Record documents: Paul's own upload in A (B's record has no account), a staff upload each.
@@ -547,6 +563,7 @@ PARAMETERS: dict[str, Param] = {
     # Exercises: a clinic's own exercise, a template and a patient's program.
     "exercise_id": Param(lambda w, s, r: w.exercises[s].pk, tenant_object=True),
     "template_id": Param(lambda w, s, r: w.exercise_templates[s].pk, tenant_object=True),
+    "media_id": Param(lambda w, s, r: w.exercise_media[s].pk, tenant_object=True),
     "program_id": Param(lambda w, s, r: w.programs[s].pk, tenant_object=True),
     "number": Param(
         lambda w, s, r: 1,
@@ -810,6 +827,11 @@ MATRIX: dict[str, frozenset[str]] = {
     "exercises:program_stop": RECORD_STAFF,
     "exercises:program_save_as_template": RECORD_STAFF,
     "exercises:my_day": frozenset({PATIENT}),
+    "exercises:my_media": frozenset({PATIENT}),
+    "exercises:my_reminders": frozenset({PATIENT}),
+    "exercises:media_add": RECORD_STAFF,
+    "exercises:media": RECORD_STAFF,
+    "exercises:media_delete": RECORD_STAFF,
     # Record documents: the clinic's professionals and admins, each request logged; the
     # patient their own record's documents that are not staff-only.
     "documents:list": RECORD_STAFF,
@@ -875,6 +897,9 @@ NORMAL_GET_STATUS: dict[str, frozenset[int]] = {
     "clinic_messages:team_thread_status": frozenset({405}),
     "clinic_messages:team_thread_assign": frozenset({405}),
     "exercises:copy": frozenset({405}),
+    "exercises:media_add": frozenset({405}),
+    "exercises:my_reminders": frozenset({405}),
+    "exercises:media_delete": frozenset({405}),
     "exercises:archive": frozenset({405}),
     "exercises:template_delete": frozenset({405}),
     "exercises:program_stop": frozenset({405}),
@@ -937,6 +962,7 @@ POST_DATA: dict[str, dict[str, str]] = {
     "clinics:staff_invite": {"email": "new.colleague@example.org", "role": Role.CLINIC_ADMIN},
     "clinic_messages:team_thread_status": {"status": "handled"},
     "exercises:program_save_as_template": {"name": "Overgenomen"},
+    "exercises:my_reminders": {"weekdays": ["1", "3"]},
     "exercises:template_edit": {
         "name": "Gewijzigd",
         "items-TOTAL_FORMS": "0",
@@ -1051,6 +1077,7 @@ SNAPSHOT_MODELS = (
     CalendarFeed,
     Exercise,
     ExerciseLog,
+    ExerciseMedia,
     Program,
     ProgramItem,
     ProgramTemplate,

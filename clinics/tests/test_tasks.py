@@ -91,10 +91,12 @@ def test_one_hourly_beat_entry_runs_every_purge_and_is_acknowledged_late():
 
 def test_the_separate_purge_entries_are_gone_and_the_alert_check_stays():
     """Sessions, invitations and abandoned imports are purged by the retention entry alone (the
-    chat's held-back notices are no purge, nor the sweep of attachment files no row names)."""
+    chat's held-back notices are no purge, nor the sweep of attachment files no row names, nor
+    the patients' exercise reminders)."""
     assert set(settings.CELERY_BEAT_SCHEDULE) == {
         "retention-purge",
         "alerts-missing-readings",
         "chat-notifications",
         "attachment-orphans",
+        "exercise-reminders",
     }

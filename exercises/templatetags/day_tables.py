@@ -14,13 +14,14 @@ register = template.Library()
 
 
 @register.simple_tag
-def day_items(form: DayLogForm) -> SafeString:
+def day_items(form: DayLogForm, record_id: int) -> SafeString:
     """The fields of one program's day, showing what the patient posted (after an error) or
     what was saved."""
     return render_partial(
         "exercises/day_items.html",
         {
             "prefix": form.prefix,
+            "record_id": record_id,
             "entries": form.shown_items(),
             "scores": [form.shown_score("pain"), form.shown_score("effort")],
             "comment": form.shown_score("comment"),

@@ -10,11 +10,12 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import AccessLogEntry, AccessPart
-from exercises import selectors, services
+from exercises import reminders, selectors, services
 from exercises.base_library import DATA_FILE, base_library_entries
 from exercises.models import (
     Equipment,
@@ -372,7 +373,7 @@ def test_whole_session_and_past_days_up_to_seven(client_for, alice, paul, patien
     assert ExerciseLog.objects.filter(program=program, day=week_ago).count() == 2
     # Eight days back is not offered: the page falls back to today, and a post for it is refused.
     too_old = timezone.localdate() - datetime.timedelta(days=8)
-    with pytest.raises(Exception, match="7 days"):
+    with pytest.raises(ValidationError):
         services.day_log_save(
             program,
             program.current_version,
@@ -528,3 +529,35 @@ def test_no_rise_while_the_recent_scores_are_still_in_the_first_week(
     for back, pain in ((4, 1), (3, 1), (2, 5), (1, 5), (0, 6)):
         _day_post(client, patient_a, program, today - datetime.timedelta(days=back), pain)
     assert not Alert.objects.filter(patient=patient_a).exists()
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+def test_reminders_go_out_on_the_chosen_days_only_once_and_say_nothing(
+    client_for, alice, paul, patient_a, mailoutbox
+):
+    program_for(patient_a, alice, any_base(0))
+    today = timezone.localdate()
+    other_day = today.isoweekday() % 7 + 1
+    response = client_for(paul).post(
+        reverse("exercises:my_reminders", args=[patient_a.pk]), {"weekdays": [str(other_day)]}
+    )
+    assert response.status_code == 302
+    assert reminders.reminders_send_due(today) == 0  # not one of the chosen days
+    reminders.reminder_days_set(patient_a, [today.isoweekday(), other_day])
+    assert reminders.reminders_send_due(today) == 1
+    assert reminders.reminders_send_due(today) == 0  # once a day
+    (mail,) = mailoutbox
+    assert mail.to == [paul.email]
+    text = mail.subject + mail.body
+    name = selectors.version_items(Program.objects.get().current_version)[0].exercise.name_nl
+    for secret in (name, "Knie", "Fysio Noord", "Paul"):
+        assert secret not in text
+    assert "ready" in text or "klaar" in text
+
+
+def test_no_reminder_without_a_program_running(alice, paul, patient_a, mailoutbox):
+    today = timezone.localdate()
+    reminders.reminder_days_set(patient_a, [today.isoweekday()])
+    assert reminders.reminders_send_due(today) == 0 and mailoutbox == []
