@@ -36,18 +36,29 @@ function drawPanel(holder, data, panel, sync, dates, locale) {
   section.append(plot);
   holder.append(section);
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: panel.decimals ?? 1 });
+  const dayMonth = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", timeZone: "UTC" });
   const columns = [data.days, ...panel.series.map((s) => s.values)];
   const series = [
     {},
     ...panel.series.map((s, index) => ({ label: s.label, spanGaps: s.style !== "points", ...seriesStyle(s.style, COLOURS[index]) })),
   ];
+  // The heading names the panel and, per series with its colour, the value of the day under
+  // the cursor, or the newest value when the cursor is off the plot.
+  const lastWithData = panel.series.map((s) => s.values.findLastIndex((v) => v != null));
   const describe = (index) => {
-    const parts = panel.series.map((s) => {
-      const value = index == null ? null : s.values[index];
-      return `${s.label}: ${value == null ? "–" : number.format(value)}`;
+    heading.replaceChildren();
+    const at = index ?? Math.max(...lastWithData);
+    const title = document.createElement("strong");
+    title.textContent = `${panel.label} (${panel.unit})`;
+    heading.append(title);
+    if (at >= 0) heading.append(` · ${dates.format(new Date(data.days[at] * 1000))}`);
+    panel.series.forEach((s, n) => {
+      const swatch = document.createElement("span");
+      swatch.className = "timeline__swatch";
+      swatch.style.backgroundColor = COLOURS[n]; // CSSOM, allowed under style-src 'self'
+      const value = at >= 0 ? s.values[at] : null;
+      heading.append(" ", swatch, ` ${s.label}: ${value == null ? "–" : number.format(value)}`);
     });
-    const day = index == null ? "" : ` · ${dates.format(new Date(data.days[index] * 1000))}`;
-    heading.textContent = `${panel.label} (${panel.unit})${day} — ${parts.join(", ")}`;
   };
   const size = () => {
     const width = plot.clientWidth || holder.clientWidth;
@@ -58,7 +69,7 @@ function drawPanel(holder, data, panel, sync, dates, locale) {
       ...size(),
       scales: { x: { time: true }, y: panel.range ? { range: () => panel.range } : {} },
       axes: [
-        { font: FONT, space: 60 },
+        { font: FONT, space: 60, values: (u, splits) => splits.map((v) => dayMonth.format(new Date(v * 1000))) },
         { font: FONT, size: 48, values: (u, splits) => splits.map((v) => number.format(v)) },
       ],
       series,
