@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from portal.private_files import PDF
-
-JPEG = "image/jpeg"
-PNG = "image/png"
-WEBP = "image/webp"
-HEIC = "image/heic"
-MP4 = "video/mp4"
-QUICKTIME = "video/quicktime"
-WEBM = "video/webm"
+from portal.private_files import (
+    HEIC,
+    INLINE_IMAGE_TYPES,
+    JPEG,
+    MP4,
+    PDF,
+    PNG,
+    QUICKTIME,
+    VIDEO_TYPES,
+    WEBM,
+    WEBP,
+)
 
 # The type as a person calls it, for lists and messages.
 TYPE_LABELS = {
@@ -37,8 +40,7 @@ TYPE_LABELS = {
     WEBM: _("WebM video"),
 }
 ACCEPTED_TYPES = frozenset(TYPE_LABELS)
-INLINE_IMAGE_TYPES = frozenset({JPEG, PNG, WEBP})
-VIDEO_TYPES = frozenset({MP4, QUICKTIME, WEBM})
+__all__ = ["ACCEPTED_TYPES", "INLINE_IMAGE_TYPES", "TYPE_LABELS", "VIDEO_TYPES", "type_label"]
 
 ACCEPTED_DESCRIPTION = _(
     "PDF documents, photos (JPEG, PNG, WebP, HEIC) and videos (MP4, MOV, WebM)"

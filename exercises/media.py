@@ -25,16 +25,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinics.models import Clinic, User
-from documents.file_types import INLINE_IMAGE_TYPES, VIDEO_TYPES, WEBM
 from exercises.models import Exercise, ExerciseMedia, ProgramItem
 from patients.models import Patient
 from portal import private_files
+from portal.private_files import (
+    INLINE_IMAGE_TYPES,
+    JPEG,
+    MP4,
+    PNG,
+    QUICKTIME,
+    VIDEO_TYPES,
+    WEBM,
+    WEBP,
+)
 
 MEDIA_FOLDER = "exercise-media"
 ACCEPTED_TYPES = INLINE_IMAGE_TYPES | VIDEO_TYPES
 ACCEPTED_DESCRIPTION = gettext_lazy("photos (JPEG, PNG, WebP) and videos (MP4, MOV, WebM)")
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "video/mp4": "mp4",
-              "video/quicktime": "mov", WEBM: "webm"}  # fmt: skip
+EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp", MP4: "mp4", QUICKTIME: "mov", WEBM: "webm"}
 
 
 def media_add(

@@ -19,6 +19,8 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -193,6 +195,11 @@ EXERCISE_CONTENT_FIELDS = (
 )
 
 
+# Both names as one text-search document, without stemming or stop words (a name is short and
+# in two languages): the library's search matches the start of each word typed.
+NAME_SEARCH = SearchVector("name_nl", "name_en", config="simple")
+
+
 class ExerciseQuerySet(ClinicQuerySet):
     def visible_to(self, clinic: Clinic | int) -> ExerciseQuerySet:
         """The base library and the clinic's own exercises, not archived."""
@@ -264,7 +271,11 @@ class Exercise(ClinicOwnedModel):
                 condition=Q(clinic__isnull=False) | ~Q(key=""), name="exercise_base_has_key"
             ),
         ]
-        indexes = [models.Index(fields=["clinic", "region"], name="exercise_clinic_region")]
+        indexes = [
+            models.Index(fields=["clinic", "region"], name="exercise_clinic_region"),
+            # The library's search by name (selectors.library): words of either language.
+            GinIndex(NAME_SEARCH, name="exercise_name_search"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from clinics.models import Clinic
 from exercises.adherence import program_adherence
 from exercises.models import (
+    NAME_SEARCH,
     Exercise,
     ExerciseLog,
     ExerciseReminder,
@@ -49,9 +52,13 @@ def library(clinic: Clinic, wanted: LibraryFilter) -> QuerySet[Exercise]:
     if wanted.own_only:
         exercises = exercises.filter(clinic=clinic)
     if wanted.search:
-        words = wanted.search.split()
-        for word in words:
-            exercises = exercises.filter(Q(name_nl__icontains=word) | Q(name_en__icontains=word))
+        # Each word typed must start a word of either name ("brug" finds "Bruggetje"); only
+        # letters and digits reach the query, so nothing typed is read as query syntax.
+        words = re.findall(r"\w+", wanted.search.lower())
+        if not words:
+            return exercises.none()
+        query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="simple")
+        exercises = exercises.annotate(name_search=NAME_SEARCH).filter(name_search=query)
     if wanted.region:
         exercises = exercises.filter(region=wanted.region)
     if wanted.equipment == "none":

@@ -44,6 +44,17 @@ TEXT = "text/plain"
 ZIP = "application/zip"
 OCTET_STREAM = "application/octet-stream"
 PDF = "application/pdf"
+# Photos and videos as `sniff` names them (filetype's MIME types), for the apps that take them.
+JPEG = "image/jpeg"
+PNG = "image/png"
+WEBP = "image/webp"
+HEIC = "image/heic"
+MP4 = "video/mp4"
+QUICKTIME = "video/quicktime"
+WEBM = "video/webm"
+# The raster images a browser draws without running anything: the only types ever inline.
+INLINE_IMAGE_TYPES = frozenset({JPEG, PNG, WEBP})
+VIDEO_TYPES = frozenset({MP4, QUICKTIME, WEBM})
 PDF_HEADER = b"%PDF-"
 SNIFF_BYTES = 8192  # filetype reads at most this much; enough to judge text as well
 CHUNK_BYTES = 64 * 1024

@@ -561,3 +561,13 @@ def test_no_reminder_without_a_program_running(alice, paul, patient_a, mailoutbo
     today = timezone.localdate()
     reminders.reminder_days_set(patient_a, [today.isoweekday()])
     assert reminders.reminders_send_due(today) == 0 and mailoutbox == []
+
+
+def test_library_search_matches_the_start_of_words_and_reads_no_query_syntax(alice, clinic_a):
+    bridge = Exercise.objects.base().get(key="hip-bridge")
+    word = bridge.name_nl.split()[0]
+    found = selectors.library(clinic_a, selectors.LibraryFilter(search=word[:4].upper()))
+    assert bridge in found
+    for typed in ("& | ! :*", "brug & !", "'); DROP TABLE exercises_exercise; --", "(((", "🦵"):
+        list(selectors.library(clinic_a, selectors.LibraryFilter(search=typed)))  # no error
+    assert not selectors.library(clinic_a, selectors.LibraryFilter(search="!!!")).exists()
