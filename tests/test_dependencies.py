@@ -11,6 +11,7 @@ without being named here.
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,12 @@ def test_only_the_doors_write_the_access_log():
         if module == "clinics.access_log" and writers & set(names)
     }
     assert callers <= ACCESS_LOG_WRITER_CALLERS
+
+
+def test_every_app_with_tests_is_collected_by_make_test():
+    """pytest collects only `testpaths`: an app missing there would have its tests silently
+    skipped by `make test` and CI (issue 12's three apps were, until this test)."""
+    configured = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    testpaths = set(configured["tool"]["pytest"]["ini_options"]["testpaths"])
+    with_tests = {path.parent.name for path in ROOT.glob("*/tests") if path.parent.name in LAYERS}
+    assert with_tests <= testpaths, f"add to testpaths in pyproject.toml: {with_tests - testpaths}"
