@@ -83,23 +83,19 @@ def document_upload(
         raise ValidationError(_("The file is empty."), code="empty")
     stored = _store(upload)
     filename = client_filename(upload.name)
-    try:
-        with transaction.atomic():
-            return RecordDocument.objects.create(
-                clinic=clinic,
-                patient=patient,
-                title=(title or "").strip()[:TITLE_MAX_LENGTH] or title_from_filename(filename),
-                original_filename=filename,
-                stored_name=stored.name,
-                content_type=stored.content_type,
-                size=stored.size,
-                uploaded_by=actor,
-                is_from_patient=is_from_patient,
-                is_staff_only=is_staff_only,
-            )
-    except BaseException:
-        private_files.delete(name=stored.name)  # no file without its row
-        raise
+    with private_files.deleted_on_failure(stored), transaction.atomic():
+        return RecordDocument.objects.create(
+            clinic=clinic,
+            patient=patient,
+            title=(title or "").strip()[:TITLE_MAX_LENGTH] or title_from_filename(filename),
+            original_filename=filename,
+            stored_name=stored.name,
+            content_type=stored.content_type,
+            size=stored.size,
+            uploaded_by=actor,
+            is_from_patient=is_from_patient,
+            is_staff_only=is_staff_only,
+        )
 
 
 @transaction.atomic

@@ -61,18 +61,14 @@ def media_add(
         prefix=MEDIA_FOLDER,
         accepted_description=str(ACCEPTED_DESCRIPTION),
     )
-    try:
-        with transaction.atomic():
-            return ExerciseMedia.objects.create(
-                exercise=exercise,
-                stored_name=stored.name,
-                content_type=stored.content_type,
-                size=stored.size,
-                uploaded_by=actor,
-            )
-    except BaseException:
-        private_files.delete(name=stored.name)  # no file without its row
-        raise
+    with private_files.deleted_on_failure(stored), transaction.atomic():
+        return ExerciseMedia.objects.create(
+            exercise=exercise,
+            stored_name=stored.name,
+            content_type=stored.content_type,
+            size=stored.size,
+            uploaded_by=actor,
+        )
 
 
 def media_delete(*, clinic: Clinic, media: ExerciseMedia) -> None:

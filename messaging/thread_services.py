@@ -121,7 +121,7 @@ def clinic_message_send(
         else:
             user_notify(clinic_id=thread.clinic_id, user_id=thread.patient.user_id)
 
-    try:
+    with private_files.deleted_on_failure(stored):
         message, created = sealed.sealed_store(
             model=ClinicMessage,
             wrap_model=ClinicWrap,
@@ -135,10 +135,6 @@ def clinic_message_send(
             },
             then=touch,
         )
-    except BaseException:
-        if stored:
-            private_files.delete(name=stored.name)
-        raise
     if stored and not created:  # a resend: the stored message keeps its own file
         private_files.delete(name=stored.name)
     return message, created

@@ -230,6 +230,18 @@ def delete(*, name: str) -> None:
         _storage().delete(name)
 
 
+@contextmanager
+def deleted_on_failure(stored: StoredFile | None) -> Iterator[None]:
+    """No file without its row: the block that records a just-stored file (its row, its
+    checks) deletes the file when it fails, whatever the failure, and the failure goes on."""
+    try:
+        yield
+    except BaseException:
+        if stored is not None:
+            delete(name=stored.name)
+        raise
+
+
 # --- orphans -------------------------------------------------------------------------------------
 
 # Longer than any request may run between storing its file and committing its row: a younger

@@ -106,7 +106,8 @@ def import_upload(
         if exc.code == "type":
             _format(upload.name, head)  # no export at all: the message naming the exports
         raise
-    try:
+    # A refused file does not stay behind.
+    with private_files.deleted_on_failure(stored):
         file_format = _format(upload.name, head)
         return ImportBatch.objects.create(
             clinic=clinic,
@@ -121,9 +122,6 @@ def import_upload(
             if file_format == generic_csv.FORMAT_CODE
             else ImportStatus.QUEUED,
         )
-    except BaseException:
-        private_files.delete(name=stored.name)  # a refused file does not stay behind
-        raise
 
 
 def import_start(
