@@ -21,7 +21,14 @@ from statistics import mean
 
 from django.db.models import Prefetch
 
-from exercises.models import ExerciseLog, Program, ProgramItem, ProgramVersion, SessionLog
+from exercises.models import (
+    ExerciseLog,
+    Program,
+    ProgramItem,
+    ProgramVersion,
+    SessionLog,
+    version_followed,
+)
 
 
 @dataclass
@@ -53,16 +60,11 @@ def _monday(day: datetime.date) -> datetime.date:
 def _version_by_day(
     versions: list[ProgramVersion], first: datetime.date, last: datetime.date, zone: datetime.tzinfo
 ) -> dict[datetime.date, ProgramVersion]:
-    """Each day's version, as selectors.version_on decides it, for versions sorted by number."""
+    """Each day's version (models.version_followed), for versions sorted by number."""
     by_day = {}
     day = first
     while day <= last:
-        end_of_day = datetime.datetime.combine(
-            day + datetime.timedelta(days=1), datetime.time(), zone
-        )
-        made = [v for v in versions if v.created_at < end_of_day]
-        version = made[-1] if made else versions[0]
-        if version.runs_on(day):
+        if (version := version_followed(versions, day, zone)) is not None:
             by_day[day] = version
         day += datetime.timedelta(days=1)
     return by_day

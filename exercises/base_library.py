@@ -11,18 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from exercises.models import Exercise
+from exercises.models import DEFAULT_FIELDS, Exercise
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "base_library.json"
-
-FIELDS_FROM_DEFAULTS = {
-    "sets": "default_sets",
-    "reps": "default_reps",
-    "hold_seconds": "default_hold_seconds",
-    "rest_seconds": "default_rest_seconds",
-    "times_per_day": "default_times_per_day",
-    "days_per_week": "default_days_per_week",
-}
 
 
 def base_library_entries(path: Path = DATA_FILE) -> list[dict[str, Any]]:
@@ -41,7 +32,7 @@ def base_library_fields(entry: dict[str, Any]) -> dict[str, Any]:
         "equipment": list(entry["equipment"]),
         "difficulty": entry["difficulty"],
         "tags": list(entry["tags"]),
-        **{field: entry["defaults"][name] for name, field in FIELDS_FROM_DEFAULTS.items()},
+        **{field: entry["defaults"][name] for name, field in DEFAULT_FIELDS.items()},
     }
 
 

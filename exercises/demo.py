@@ -16,7 +16,14 @@ from django.utils import timezone
 from clinics.demo import SeededClinic
 from exercises import selectors, services
 from exercises.base_library import base_library_ensure
-from exercises.models import Exercise, ExerciseLog, Program, ProgramTemplate, SessionLog
+from exercises.models import (
+    PRESCRIPTION_FIELDS,
+    Exercise,
+    ExerciseLog,
+    Program,
+    ProgramTemplate,
+    SessionLog,
+)
 from patients.models import Patient
 
 # name, goal, weeks, the base exercises with their dose (sets, repetitions, hold seconds).
@@ -102,7 +109,7 @@ def _program(patient: Patient, author, template: ProgramTemplate, start: datetim
     items = [
         services.ItemIn(
             exercise=i.exercise,
-            params={name: getattr(i, name) for name in services.PRESCRIPTION_FIELDS},
+            params={name: getattr(i, name) for name in PRESCRIPTION_FIELDS},
         )
         for i in selectors.template_items(template)
     ]

@@ -15,6 +15,7 @@ from clinics.models import Clinic
 from exercises import selectors
 from exercises.models import (
     EXERCISE_CONTENT_FIELDS,
+    PRESCRIPTION_FIELDS,
     Difficulty,
     Equipment,
     Exercise,
@@ -251,16 +252,9 @@ ItemFormSet = formset_factory(
 def item_initial(item: Any) -> dict:
     """A program or template item as the builder's row."""
     return {
+        **{name: getattr(item, name) for name in PRESCRIPTION_FIELDS},
         "exercise": item.exercise_id,
         "slot": getattr(item, "slot", None),
-        "sets": item.sets,
-        "reps": item.reps,
-        "hold_seconds": item.hold_seconds,
-        "rest_seconds": item.rest_seconds,
-        "load": item.load,
-        "times_per_day": item.times_per_day,
-        "days_per_week": item.days_per_week,
-        "weekdays": item.weekdays,
         "note": item.note,
         "ORDER": item.position,
     }

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -98,6 +99,11 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 7, _("Sunday")
 
 
+def in_english() -> bool:
+    """Whether texts written in both languages (the library's) are read in English now."""
+    return (get_language() or "nl").startswith("en")
+
+
 def _between(low: int, high: int) -> list:
     return [MinValueValidator(low), MaxValueValidator(high)]
 
@@ -176,6 +182,15 @@ class Prescription(models.Model):
         return f"{per_day}, {days}"
 
 
+# An exercise's usual dose: the Prescription field each `default_*` field starts.
+DEFAULT_FIELDS = {
+    "sets": "default_sets",
+    "reps": "default_reps",
+    "hold_seconds": "default_hold_seconds",
+    "rest_seconds": "default_rest_seconds",
+    "times_per_day": "default_times_per_day",
+    "days_per_week": "default_days_per_week",
+}
 # What a clinic writes of its own exercise, and what a copy takes over from its source.
 EXERCISE_CONTENT_FIELDS = (
     "name_nl",
@@ -198,6 +213,19 @@ EXERCISE_CONTENT_FIELDS = (
 # Both names as one text-search document, without stemming or stop words (a name is short and
 # in two languages): the library's search matches the start of each word typed.
 NAME_SEARCH = SearchVector("name_nl", "name_en", config="simple")
+
+
+# A Prescription's parameters, as a program item, a template item and the builder copy them.
+PRESCRIPTION_FIELDS = (
+    "sets",
+    "reps",
+    "hold_seconds",
+    "rest_seconds",
+    "load",
+    "times_per_day",
+    "days_per_week",
+    "weekdays",
+)
 
 
 class ExerciseQuerySet(ClinicQuerySet):
@@ -286,15 +314,11 @@ class Exercise(ClinicOwnedModel):
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "nl").startswith("en") else self.name_nl
+        return self.name_en if in_english() else self.name_nl
 
     @property
     def instructions(self) -> str:
-        return (
-            self.instructions_en
-            if (get_language() or "nl").startswith("en")
-            else self.instructions_nl
-        )
+        return self.instructions_en if in_english() else self.instructions_nl
 
     @property
     def equipment_labels(self) -> list[str]:
@@ -311,12 +335,7 @@ class Exercise(ClinicOwnedModel):
     def defaults(self) -> dict[str, int | list | None]:
         """The parameters a new program item starts from."""
         return {
-            "sets": self.default_sets,
-            "reps": self.default_reps,
-            "hold_seconds": self.default_hold_seconds,
-            "rest_seconds": self.default_rest_seconds,
-            "times_per_day": self.default_times_per_day,
-            "days_per_week": self.default_days_per_week,
+            **{name: getattr(self, field) for name, field in DEFAULT_FIELDS.items()},
             "weekdays": [],
         }
 
@@ -416,6 +435,20 @@ class ProgramVersion(models.Model):
 
     def runs_on(self, day) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+
+def version_followed(
+    versions: list[ProgramVersion], day: datetime.date, zone: datetime.tzinfo
+) -> ProgramVersion | None:
+    """Of a program's versions (sorted by number), the one the patient followed on `day`: the
+    newest one made by the end of that day in `zone`, or the first one before any was made (a
+    program may be entered with a start date in the past); None when it did not run that day."""
+    if not versions:
+        return None
+    end_of_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), zone)
+    made = [version for version in versions if version.created_at < end_of_day]
+    version = made[-1] if made else versions[0]
+    return version if version.runs_on(day) else None
 
 
 class ProgramItem(Prescription):

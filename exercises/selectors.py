@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from clinics.models import Clinic
 from exercises.adherence import program_adherence
@@ -24,16 +23,14 @@ from exercises.models import (
     ProgramVersion,
     SessionLog,
     TemplateItem,
+    in_english,
+    version_followed,
 )
 from patients.models import Patient
 
 LIBRARY_PAGE_SIZE = 30
 # How many days back a patient may still fill in (issue: "up to 7 days back").
 LOG_DAYS_BACK = 7
-
-
-def _english() -> bool:
-    return (get_language() or "nl").startswith("en")
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ def library(clinic: Clinic, wanted: LibraryFilter) -> QuerySet[Exercise]:
         exercises = exercises.filter(equipment__contains=[wanted.equipment])
     if wanted.tag:
         exercises = exercises.filter(tags__contains=[wanted.tag])
-    order = "name_en" if _english() else "name_nl"
+    order = "name_en" if in_english() else "name_nl"
     return exercises.order_by(order, "id")
 
 
@@ -119,17 +116,10 @@ def program_versions(program: Program) -> list[ProgramVersion]:
 
 
 def version_on(program: Program, day: datetime.date) -> ProgramVersion | None:
-    """The version the patient followed on `day`: the newest one made by the end of that day
-    (in the clinic's time zone) that runs on it. Before the first version was made it is the
-    first one: a program may be entered with a start date in the past."""
-    end_of_day = timezone.make_aware(
-        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
-    )
-    versions = program.versions.order_by("-number")
-    version = versions.filter(created_at__lt=end_of_day).first() or versions.last()
-    if version is None or not version.runs_on(day):
-        return None
-    return version
+    """The version the patient followed on `day` (models.version_followed, in the clinics'
+    time zone)."""
+    versions = list(program.versions.defer("goal").order_by("number"))  # goal: encrypted, unused
+    return version_followed(versions, day, timezone.get_current_timezone())
 
 
 def local_today() -> datetime.date:

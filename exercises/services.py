@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Clinic, User
 from exercises.models import (
     EXERCISE_CONTENT_FIELDS,
+    PRESCRIPTION_FIELDS,
     Exercise,
     ExerciseLog,
     Program,
@@ -27,17 +28,6 @@ from exercises.models import (
 from exercises.pain import pain_alert_evaluate
 from exercises.selectors import loggable_days, version_items
 from patients.models import Patient
-
-PRESCRIPTION_FIELDS = (
-    "sets",
-    "reps",
-    "hold_seconds",
-    "rest_seconds",
-    "load",
-    "times_per_day",
-    "days_per_week",
-    "weekdays",
-)
 
 
 @dataclass

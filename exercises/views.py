@@ -438,7 +438,29 @@ def my_day(request: HttpRequest, scope: Scope) -> HttpResponse:
         if (program_day := selectors.program_day(program, day)) is not None
     ]
     if request.method == "POST":
-        return _my_day_save(request, scope, day, program_days)
+        return _my_day_save(request, scope, day, days, program_days)
+    return _my_day_page(request, scope, day, days, program_days)
+
+
+def _my_day_page(
+    request: HttpRequest,
+    scope: Scope,
+    day: datetime.date,
+    days: list[datetime.date],
+    program_days: list[selectors.ProgramDay],
+    posted: forms.DayLogForm | None = None,
+) -> HttpResponse:
+    """The day's page: a form per program, the one just posted with its errors (400)."""
+
+    def form_of(program_day: selectors.ProgramDay) -> forms.DayLogForm:
+        if posted is not None and posted.prefix == f"p{program_day.program.pk}":
+            return posted
+        return forms.DayLogForm(
+            day=program_day,
+            initial=_session_initial(program_day),
+            prefix=f"p{program_day.program.pk}",
+        )
+
     return render(
         request,
         "exercises/my_day.html",
@@ -447,16 +469,12 @@ def my_day(request: HttpRequest, scope: Scope) -> HttpResponse:
             "patient": scope.patient,
             "day": day,
             "days": days,
-            "entries": [
-                (
-                    pd,
-                    forms.DayLogForm(
-                        day=pd, initial=_session_initial(pd), prefix=f"p{pd.program.pk}"
-                    ),
-                )
-                for pd in program_days
-            ],
+            "entries": [(pd, form_of(pd)) for pd in program_days],
+            "reminder_form": forms.ReminderForm(
+                initial={"weekdays": selectors.reminder_days(scope.patient)}
+            ),
         },
+        status=400 if posted is not None else 200,
     )
 
 
@@ -483,7 +501,13 @@ def _session_initial(program_day: selectors.ProgramDay) -> dict:
     return {"pain": session.pain, "effort": session.effort, "comment": session.comment}
 
 
-def _my_day_save(request: HttpRequest, scope: Scope, day, program_days) -> HttpResponse:
+def _my_day_save(
+    request: HttpRequest,
+    scope: Scope,
+    day: datetime.date,
+    days: list[datetime.date],
+    program_days: list[selectors.ProgramDay],
+) -> HttpResponse:
     wanted = request.POST.get("program")
     program_day = next((pd for pd in program_days if str(pd.program.pk) == wanted), None)
     if program_day is None:
@@ -509,25 +533,4 @@ def _my_day_save(request: HttpRequest, scope: Scope, day, program_days) -> HttpR
             return redirect(
                 reverse("exercises:my_day", args=[scope.patient.pk]) + f"?day={day.isoformat()}"
             )
-    return render(
-        request,
-        "exercises/my_day.html",
-        {
-            "scope": scope,
-            "patient": scope.patient,
-            "day": day,
-            "days": selectors.loggable_days(),
-            "entries": [
-                (
-                    pd,
-                    form
-                    if pd is program_day
-                    else forms.DayLogForm(
-                        day=pd, initial=_session_initial(pd), prefix=f"p{pd.program.pk}"
-                    ),
-                )
-                for pd in program_days
-            ],
-        },
-        status=400,
-    )
+    return _my_day_page(request, scope, day, days, program_days, posted=form)

@@ -191,12 +191,9 @@ def _staff(clinic: Clinic, role: Role, email: str, *, device: bool = True) -> Us
 
 def _exercise_media(exercise: Exercise, uploader: User) -> ExerciseMedia:
     """A photo of the clinic's own exercise as media_add stores it (a PNG in private storage)."""
-    root = Path(settings.PRIVATE_UPLOAD_ROOT)
-    root.mkdir(parents=True, exist_ok=True)
-    name = uuid.uuid4().hex
-    (root / name).write_bytes(PNG_1PX)
     return ExerciseMedia.objects.create(
-        exercise=exercise, stored_name=name, content_type="image/png", size=len(PNG_1PX),
+        exercise=exercise, stored_name=_private_file(PNG_1PX), content_type="image/png",
+        size=len(PNG_1PX),
         uploaded_by=uploader,
     )  # fmt: skip
 
@@ -233,13 +230,14 @@ def _invitation_token(model: type, **fields: object) -> str:
     return token
 
 
-def _private_file(text: str) -> str:
+def _private_file(content: str | bytes) -> str:
     """A file in private upload storage, named as import_upload names it (the test run's
     temporary PRIVATE_UPLOAD_ROOT keeps it; the rolled-back world does not need it removed)."""
     root = Path(settings.PRIVATE_UPLOAD_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex
-    (root / name).write_text(text, encoding="utf-8")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    (root / name).write_bytes(data)
     return name
 
 
@@ -338,13 +336,9 @@ PNG_1PX = bytes.fromhex(
 
 def _document(patient: Patient, uploader: User, *, is_from_patient: bool) -> RecordDocument:
     """A record document as the upload service stores it: a PNG in private storage."""
-    root = Path(settings.PRIVATE_UPLOAD_ROOT)
-    root.mkdir(parents=True, exist_ok=True)
-    name = uuid.uuid4().hex
-    (root / name).write_bytes(PNG_1PX)
     return RecordDocument.objects.create(
         clinic=patient.clinic, patient=patient, title=f"Foto {patient.family_name}",
-        original_filename="foto.png", stored_name=name, content_type="image/png",
+        original_filename="foto.png", stored_name=_private_file(PNG_1PX), content_type="image/png",
         size=len(PNG_1PX), uploaded_by=uploader, is_from_patient=is_from_patient,
     )  # fmt: skip
 
