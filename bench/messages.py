@@ -71,6 +71,7 @@ class Bench:
 
     timed: Callable[..., list[dict[str, float]]]
     sql_runner: Callable[[list[tuple[str, Any]]], Callable[[], object]]
+    query_count: Callable[[Callable[[], object]], int]  # the queries one call makes
     signed_in_client: Callable[[Any], Any]
     staff_for: Callable[[Any, str], Any]
     checkpoint: Callable[[], None]
@@ -388,7 +389,7 @@ def measure_inbox(bench: Bench) -> dict[str, Any]:
             "url": url + query,
             "page": page_times,
             "floor": floor_times,
-            "queries": _query_count(page),
+            "queries": bench.query_count(page),
             "rows": rows,
             "ratio_p50": round(page_times["p50_ms"] / floor_times["p50_ms"], 1),
             "ratio_p95": round(page_times["p95_ms"] / floor_times["p95_ms"], 1),
@@ -416,15 +417,6 @@ def _redirect_getter(client: Any) -> Callable[[], object]:
         return response
 
     return get
-
-
-def _query_count(fn: Callable[[], object]) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fn()
-    return len(captured)
 
 
 def _inbox_counts(clinic: Any, viewer: Any) -> dict[str, int]:
@@ -596,7 +588,7 @@ def inbox_queries(bench: Bench) -> dict[str, int]:
         made = size
         get = page_getter(client, url, rows=min(size, TEAM_INBOX_PAGE_SIZE))
         get()  # the first visit fills per-process caches (translations, templates)
-        response_queries = _query_count(get)
+        response_queries = bench.query_count(get)
         counts[f"team_inbox_queries_{size}"] = response_queries
     return counts
 

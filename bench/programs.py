@@ -334,21 +334,12 @@ def _get(client: Any, url: str, status: int = 200) -> Callable[[], object]:
     return get
 
 
-def _query_count(fn: Callable[[], object]) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    return len(ctx.captured_queries)
-
-
 def _turns(bench: Bench, page: Callable, floor: Callable) -> dict[str, Any]:
     page_times, floor_times = bench.timed(page, floor, requests=bench.requests, warmup=bench.warmup)
     return {
         "page": page_times,
         "floor": floor_times,
-        "queries": _query_count(page),
+        "queries": bench.query_count(page),
         "ratio_p50": round(page_times["p50_ms"] / floor_times["p50_ms"], 1),
         "ratio_p95": round(page_times["p95_ms"] / floor_times["p95_ms"], 1),
     }
@@ -371,7 +362,7 @@ def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     own = bench.signed_in_client(patient.user)
     programs = {p.current_version.title: p for p in Program.objects.filter(patient=patient)}
     results["queries"] = {
-        f"program_page_queries_{n}": _query_count(
+        f"program_page_queries_{n}": bench.query_count(
             _get(
                 staff,
                 reverse("exercises:program", args=[patient.pk, programs[f"{n} oefeningen"].pk]),

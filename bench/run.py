@@ -1023,7 +1023,8 @@ def messages_bench(args: argparse.Namespace) -> messages.Bench:
         return GIVEN[i % len(GIVEN)], f"{FAMILY[(i // len(GIVEN)) % len(FAMILY)]} {i:03d}"
 
     return messages.Bench(
-        timed=timed, sql_runner=sql_runner, signed_in_client=signed_in_client,
+        timed=timed, sql_runner=sql_runner, query_count=query_count,
+        signed_in_client=signed_in_client,
         staff_for=staff_for, checkpoint=checkpoint, seed_marker=seed_marker, seed_mark=seed_mark,
         names=names, requests=args.inbox_requests, warmup=max(args.warmup, 10),
         upload_runs=args.upload_runs,
