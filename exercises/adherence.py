@@ -87,10 +87,12 @@ def programs_adherence(
     today: datetime.date,
     zone: datetime.tzinfo,
     since: datetime.date | None = None,
+    with_scores: bool = True,
 ) -> dict[int, list[WeekAdherence]]:
     """Each program's weeks, in four queries whatever the number of programs: the versions,
     their items, the ticks and the scores (only the columns the arithmetic needs: notes, goals
-    and comments are encrypted and stay unread)."""
+    and comments are encrypted and stay unread). Without scores (the timeline reads them per
+    day itself), the weeks' pain and effort stay empty and the fourth query is not made."""
     ids = [program.pk for program in programs]
     versions: dict[int, list[ProgramVersion]] = defaultdict(list)
     items = Prefetch(
@@ -119,10 +121,11 @@ def programs_adherence(
                 "item_id", "day", "times"
             )
         }
-        for program_id, day, pain, effort in SessionLog.objects.filter(**span).values_list(
-            "program_id", "day", "pain", "effort"
-        ):
-            scores[program_id].append((day, pain, effort))
+        if with_scores:
+            for program_id, day, pain, effort in SessionLog.objects.filter(**span).values_list(
+                "program_id", "day", "pain", "effort"
+            ):
+                scores[program_id].append((day, pain, effort))
     return {
         pid: _weeks(versions[pid], done, scores[pid], first_day.get(pid), today, zone)
         for pid in ids

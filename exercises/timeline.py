@@ -88,7 +88,9 @@ def patient_timeline(patient: Patient, days: int, today: datetime.date | None = 
     )
     weekly: dict[datetime.date, list[int]] = defaultdict(lambda: [0, 0])
     zone = timezone.get_current_timezone()
-    for program_weeks in programs_adherence(programs, today=today, zone=zone, since=first).values():
+    for program_weeks in programs_adherence(
+        programs, today=today, zone=zone, since=first, with_scores=False
+    ).values():
         for week in program_weeks:
             weekly[week.week_start][0] += week.done
             weekly[week.week_start][1] += week.prescribed
