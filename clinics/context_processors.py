@@ -2,7 +2,7 @@ from django.http import HttpRequest
 
 from clinics.mfa import is_verified, mfa_required_for
 from clinics.models import Role
-from clinics.tenancy import active_memberships
+from clinics.tenancy import active_memberships, has_patient_records
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -21,7 +21,5 @@ def navigation(request: HttpRequest) -> dict:
         "nav_roles": Role,
         "nav_clinic": membership.clinic if membership else None,
         "nav_memberships": memberships,
-        "nav_is_patient": memberships[0].user_has_patient_records
-        if memberships
-        else user.patient_records.exists(),
+        "nav_is_patient": has_patient_records(request),
     }

@@ -37,14 +37,14 @@ from django.urls import reverse
 from clinics.access import Check, Policy, View, clinic_roles_policy, declare
 from clinics.access_log import access_log_record, access_log_record_many
 from clinics.models import AccessAction, AccessOutcome, AccessPart, Role
-from clinics.tenancy import get_for_clinic_or_404
+from clinics.tenancy import get_for_clinic_or_404, has_patient_records
 from patients.models import MeasurementSource, Patient
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _has_patient_records(request: HttpRequest) -> HttpResponse | None:
-    if request.user.patient_records.exists():
+    if has_patient_records(request):
         return None
     raise PermissionDenied
 

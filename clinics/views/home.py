@@ -3,6 +3,7 @@ from django.shortcuts import redirect, render
 
 from clinics.access import authenticated
 from clinics.models import Membership, Role
+from clinics.tenancy import has_patient_records
 
 
 @authenticated
@@ -17,7 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("patients:list")
     if Membership.objects.active().filter(user=request.user).exists():
         return redirect("clinics:switch")
-    if request.user.patient_records.exists():
+    if has_patient_records(request):
         return redirect("patients:my_records")
     if request.user.is_superuser:
         return redirect("admin:index")
