@@ -287,7 +287,9 @@ WITH version AS (  -- the running program's version of the day (selectors.versio
 )
 SELECT v.program_id, v.title, v.start_date, v.end_date, i.id, i.position, i.sets, i.reps,
        i.hold_seconds, i.rest_seconds, i.load, i.times_per_day, i.days_per_week, i.weekdays,
-       i.note, e.name_nl, e.instructions_nl, l.times, s.pain, s.effort, s.comment
+       i.note, e.name_nl, e.instructions_nl, l.times, s.pain, s.effort, s.comment,
+       (SELECT json_agg(json_build_array(m.id, m.content_type) ORDER BY m.created_at, m.id)
+        FROM exercises_exercisemedia m WHERE m.exercise_id = e.id) AS media
 FROM version v
 JOIN exercises_programitem i ON i.version_id = v.id
 JOIN exercises_exercise e ON e.id = i.exercise_id
@@ -296,6 +298,14 @@ LEFT JOIN exercises_sessionlog s ON s.program_id = v.program_id AND s.day = %(da
 WHERE v.start_date <= %(day)s AND (v.end_date IS NULL OR v.end_date >= %(day)s)
 ORDER BY v.program_id, i.position
 """
+
+# The record a page is about, as patients.record_access reads it: the patient's own (with its
+# clinic), or one of the clinic's patients for its staff.
+OWN_RECORD = """SELECT p.*, c.* FROM patients_patient p JOIN clinics_clinic c ON c.id = p.clinic_id
+WHERE p.id = %(patient)s AND p.user_id = %(user)s"""
+STAFF_RECORD = "SELECT * FROM patients_patient WHERE id = %(patient)s AND clinic_id = %(clinic)s"
+# The patient's reminder days, which the day's page shows in its form.
+REMINDER_DAYS = "SELECT weekdays FROM exercises_exercisereminder WHERE patient_id = %(patient)s"
 
 TIMELINE_FLOOR = (
     # The daily sums of the four kinds over the period.
@@ -365,13 +375,19 @@ def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     end_of_day = timezone.make_aware(
         datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time())
     )
-    params = {"clinic": clinic.pk, "patient": patient.pk, "day": today, "end_of_day": end_of_day}
+    params = {
+        "clinic": clinic.pk,
+        "patient": patient.pk,
+        "user": patient.user_id,
+        "day": today,
+        "end_of_day": end_of_day,
+    }
     rows = bench.sql_runner([(DAY_FLOOR, params)])()[0]
     assert len(rows) == YEAR_ITEMS, rows
     results["patient_day"] = bench.page_against_floor(
         _get(own, reverse("exercises:my_day", args=[patient.pk])),
         patient.user,
-        [(DAY_FLOOR, params)],
+        [(OWN_RECORD, params), (DAY_FLOOR, params), (REMINDER_DAYS, params)],
         requests=bench.requests,
         warmup=bench.warmup,
     )
@@ -380,7 +396,7 @@ def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     results["timeline"] = bench.page_against_floor(
         _get(staff, reverse("exercises:timeline", args=[patient.pk]) + "?days=365"),
         staff_user,
-        [(sql, span) for sql in TIMELINE_FLOOR],
+        [(sql, span) for sql in (STAFF_RECORD, *TIMELINE_FLOOR)],
         requests=bench.requests,
         warmup=bench.warmup,
     )

@@ -19,8 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import mean
 
-from django.db.models import Prefetch
-
 from exercises.models import (
     ExerciseLog,
     Program,
@@ -51,6 +49,11 @@ class WeekAdherence:
     @property
     def effort_mean(self) -> float | None:
         return round(mean(self.effort), 1) if self.effort else None
+
+
+# An item as `_weeks` reads it for every day: id, slot (as an int: a UUID hashes in Python),
+# times a day, days a week (None: on chosen weekdays) and the chosen ISO weekdays.
+_ItemRule = tuple[int, int, int, int | None, set[int]]
 
 
 def _monday(day: datetime.date) -> datetime.date:
@@ -95,39 +98,48 @@ def programs_adherence(
     day itself), the weeks' pain and effort stay empty and the fourth query is not made."""
     ids = [program.pk for program in programs]
     versions: dict[int, list[ProgramVersion]] = defaultdict(list)
-    items = Prefetch(
-        "items",
-        queryset=ProgramItem.objects.only(
-            "id", "version_id", "slot", "times_per_day", "days_per_week", "weekdays"
-        ),
-    )
     for version in (
         ProgramVersion.objects.filter(program_id__in=ids)
         .defer("goal")
         .order_by("program_id", "number")
-        .prefetch_related(items)
     ):
         versions[version.program_id].append(version)
+    # Each version's items as plain tuples (what `_weeks` reads, item by item, for every day):
+    # as model rows with deferred fields, 60 items cost more than a year of ticks.
+    items_of: dict[int, list[_ItemRule]] = defaultdict(list)
+    for (
+        version_id,
+        item_id,
+        slot,
+        times_per_day,
+        days_per_week,
+        weekdays,
+    ) in ProgramItem.objects.filter(version__program_id__in=ids).values_list(
+        "version_id", "id", "slot", "times_per_day", "days_per_week", "weekdays"
+    ):
+        items_of[version_id].append(
+            (item_id, slot.int, times_per_day, days_per_week, set(weekdays or ()))
+        )
     first_day = {pid: _first_day(vs, since) for pid, vs in versions.items()}
     starts = [day for day in first_day.values() if day is not None and day <= today]
-    done: dict[tuple[int, datetime.date], int] = {}
+    done: dict[int, dict[tuple[int, datetime.date], int]] = defaultdict(dict)
     scores: dict[int, list[tuple[datetime.date, int | None, int | None]]] = defaultdict(list)
     if starts:
         span = {"program_id__in": ids, "day__gte": min(starts), "day__lte": today}
         # Plain tuples, not model rows: a year is a few thousand of them.
-        done = {
-            (item_id, day): times
-            for item_id, day, times in ExerciseLog.objects.filter(**span).values_list(
-                "item_id", "day", "times"
-            )
-        }
+        for program_id, item_id, day, times in ExerciseLog.objects.filter(**span).values_list(
+            "program_id", "item_id", "day", "times"
+        ):
+            done[program_id][(item_id, day)] = times
         if with_scores:
             for program_id, day, pain, effort in SessionLog.objects.filter(**span).values_list(
                 "program_id", "day", "pain", "effort"
             ):
                 scores[program_id].append((day, pain, effort))
     return {
-        pid: _weeks(versions[pid], done, scores[pid], first_day.get(pid), today, zone)
+        pid: _weeks(
+            versions[pid], items_of, done[pid], scores[pid], first_day.get(pid), today, zone
+        )
         for pid in ids
     }
 
@@ -141,6 +153,7 @@ def _first_day(versions: list[ProgramVersion], since: datetime.date | None) -> d
 
 def _weeks(
     versions: list[ProgramVersion],
+    items_of: dict[int, list[_ItemRule]],
     done: dict[tuple[int, datetime.date], int],
     scores: list[tuple[datetime.date, int | None, int | None]],
     first: datetime.date | None,
@@ -150,30 +163,31 @@ def _weeks(
     if first is None or first > today:
         return []
     by_day = _version_by_day(versions, first, today, zone)
-    items_of = {version.pk: list(version.items.all()) for version in versions}
     weeks: dict[datetime.date, WeekAdherence] = {}
-    # Per week and slot: the days it ran, its last item (its dose), and what was done per day.
-    running: dict[tuple[datetime.date, object], list[tuple[datetime.date, ProgramItem]]] = (
-        defaultdict(list)
-    )
-    for day, version in sorted(by_day.items()):
-        week = weeks.setdefault(_monday(day), WeekAdherence(_monday(day)))
-        for item in items_of[version.pk]:
-            if item.days_per_week is None:
-                if day.isoweekday() in item.weekdays:
-                    week.prescribed += item.times_per_day
-                    week.done += min(done.get((item.pk, day), 0), item.times_per_day)
+    # Per week and slot of an item on any days a week: for each day it ran, what was done (at
+    # most that day's dose), its times a day and days a week (the week's last day's dose counts).
+    running: dict[tuple[datetime.date, int], list[tuple[int, int, int]]] = defaultdict(list)
+    week = WeekAdherence(first)
+    for day, version in by_day.items():  # in day order
+        week_start = day - datetime.timedelta(days=day.weekday())
+        if week.week_start != week_start or week_start not in weeks:
+            week = weeks.setdefault(week_start, WeekAdherence(week_start))
+        weekday = day.isoweekday()
+        for item_id, slot, times_per_day, days_per_week, weekdays in items_of[version.id]:
+            if days_per_week is None:
+                if weekday in weekdays:
+                    week.prescribed += times_per_day
+                    week.done += min(done.get((item_id, day), 0), times_per_day)
             else:
-                running[(week.week_start, item.slot)].append((day, item))
+                running[(week_start, slot)].append(
+                    (min(done.get((item_id, day), 0), times_per_day), times_per_day, days_per_week)
+                )
     for (week_start, _slot), days in running.items():
         week = weeks[week_start]
-        item = days[-1][1]
-        due_days = min(item.days_per_week, len(days))
-        week.prescribed += due_days * item.times_per_day
-        per_day = sorted(
-            (min(done.get((i.pk, d), 0), i.times_per_day) for d, i in days), reverse=True
-        )
-        week.done += sum(per_day[:due_days])
+        _done, times_per_day, days_per_week = days[-1]
+        due_days = min(days_per_week, len(days))
+        week.prescribed += due_days * times_per_day
+        week.done += sum(sorted((d[0] for d in days), reverse=True)[:due_days])
     for day, pain, effort in scores:
         week = weeks.get(_monday(day))
         if week is None or day < first:

@@ -446,8 +446,8 @@ def version_followed(
     if not versions:
         return None
     end_of_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), zone)
-    made = [version for version in versions if version.created_at < end_of_day]
-    version = made[-1] if made else versions[0]
+    made = (version for version in reversed(versions) if version.created_at < end_of_day)
+    version = next(made, versions[0])
     return version if version.runs_on(day) else None
 
 
