@@ -19,13 +19,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import mean
 
+from django.db.models import QuerySet
+
 from exercises.models import (
     ExerciseLog,
     Program,
     ProgramItem,
     ProgramVersion,
     SessionLog,
-    version_followed,
+    versions_followed,
 )
 
 
@@ -60,19 +62,6 @@ def _monday(day: datetime.date) -> datetime.date:
     return day - datetime.timedelta(days=day.weekday())
 
 
-def _version_by_day(
-    versions: list[ProgramVersion], first: datetime.date, last: datetime.date, zone: datetime.tzinfo
-) -> dict[datetime.date, ProgramVersion]:
-    """Each day's version (models.version_followed), for versions sorted by number."""
-    by_day = {}
-    day = first
-    while day <= last:
-        if (version := version_followed(versions, day, zone)) is not None:
-            by_day[day] = version
-        day += datetime.timedelta(days=1)
-    return by_day
-
-
 def program_adherence(
     program: Program,
     *,
@@ -81,25 +70,28 @@ def program_adherence(
     since: datetime.date | None = None,
 ) -> list[WeekAdherence]:
     """Week by week from the program's first day (or `since`) to today, oldest first."""
-    return programs_adherence([program], today=today, zone=zone, since=since)[program.pk]
+    found = programs_adherence(
+        Program.objects.filter(pk=program.pk), today=today, zone=zone, since=since
+    )
+    return found.get(program.pk, [])
 
 
 def programs_adherence(
-    programs: list[Program],
+    programs: QuerySet[Program],
     *,
     today: datetime.date,
     zone: datetime.tzinfo,
     since: datetime.date | None = None,
     with_scores: bool = True,
 ) -> dict[int, list[WeekAdherence]]:
-    """Each program's weeks, in four queries whatever the number of programs: the versions,
-    their items, the ticks and the scores (only the columns the arithmetic needs: notes, goals
-    and comments are encrypted and stay unread). Without scores (the timeline reads them per
-    day itself), the weeks' pain and effort stay empty and the fourth query is not made."""
-    ids = [program.pk for program in programs]
+    """Each program's weeks, in four queries whatever the number of programs (`programs` is
+    the versions' subquery): the versions, their items, the ticks and the scores (only the
+    columns the arithmetic needs: notes, goals and comments are encrypted and stay unread).
+    Without scores (the timeline reads them per day itself), the weeks' pain and effort stay
+    empty and the fourth query is not made."""
     versions: dict[int, list[ProgramVersion]] = defaultdict(list)
     for version in (
-        ProgramVersion.objects.filter(program_id__in=ids)
+        ProgramVersion.objects.filter(program__in=programs)
         .defer("goal")
         .order_by("program_id", "number")
     ):
@@ -114,12 +106,13 @@ def programs_adherence(
         times_per_day,
         days_per_week,
         weekdays,
-    ) in ProgramItem.objects.filter(version__program_id__in=ids).values_list(
-        "version_id", "id", "slot", "times_per_day", "days_per_week", "weekdays"
-    ):
+    ) in ProgramItem.objects.filter(
+        version_id__in=[v.pk for program_versions in versions.values() for v in program_versions]
+    ).values_list("version_id", "id", "slot", "times_per_day", "days_per_week", "weekdays"):
         items_of[version_id].append(
             (item_id, slot.int, times_per_day, days_per_week, set(weekdays or ()))
         )
+    ids = list(versions)  # every program has a version
     first_day = {pid: _first_day(vs, since) for pid, vs in versions.items()}
     starts = [day for day in first_day.values() if day is not None and day <= today]
     done: dict[int, dict[tuple[int, datetime.date], int]] = defaultdict(dict)
@@ -162,32 +155,36 @@ def _weeks(
 ) -> list[WeekAdherence]:
     if first is None or first > today:
         return []
-    by_day = _version_by_day(versions, first, today, zone)
+    by_day = versions_followed(versions, first, today, zone)
     weeks: dict[datetime.date, WeekAdherence] = {}
-    # Per week and slot of an item on any days a week: for each day it ran, what was done (at
-    # most that day's dose), its times a day and days a week (the week's last day's dose counts).
-    running: dict[tuple[datetime.date, int], list[tuple[int, int, int]]] = defaultdict(list)
-    week = WeekAdherence(first)
+    # Per week and slot of an item on any days a week: the days it ran, the dose of the last
+    # one (times a day, days a week), and what was done on the days something was (at most
+    # that day's dose; the days with nothing done add nothing to the best days' sum).
+    running: dict[tuple[datetime.date, int], list] = {}
+    week = None
     for day, version in by_day.items():  # in day order
         week_start = day - datetime.timedelta(days=day.weekday())
-        if week.week_start != week_start or week_start not in weeks:
-            week = weeks.setdefault(week_start, WeekAdherence(week_start))
+        if week is None or week.week_start != week_start:
+            week = weeks[week_start] = WeekAdherence(week_start)
         weekday = day.isoweekday()
         for item_id, slot, times_per_day, days_per_week, weekdays in items_of[version.id]:
             if days_per_week is None:
                 if weekday in weekdays:
                     week.prescribed += times_per_day
                     week.done += min(done.get((item_id, day), 0), times_per_day)
-            else:
-                running[(week_start, slot)].append(
-                    (min(done.get((item_id, day), 0), times_per_day), times_per_day, days_per_week)
-                )
-    for (week_start, _slot), days in running.items():
+                continue
+            times = done.get((item_id, day), 0)
+            if (entry := running.get((week_start, slot))) is None:
+                entry = running[(week_start, slot)] = [0, times_per_day, days_per_week, []]
+            entry[0] += 1
+            entry[1], entry[2] = times_per_day, days_per_week
+            if times:
+                entry[3].append(min(times, times_per_day))
+    for (week_start, _slot), (days_ran, times_per_day, days_per_week, done_days) in running.items():
         week = weeks[week_start]
-        _done, times_per_day, days_per_week = days[-1]
-        due_days = min(days_per_week, len(days))
+        due_days = min(days_per_week, days_ran)
         week.prescribed += due_days * times_per_day
-        week.done += sum(sorted((d[0] for d in days), reverse=True)[:due_days])
+        week.done += sum(sorted(done_days, reverse=True)[:due_days])
     for day, pain, effort in scores:
         week = weeks.get(_monday(day))
         if week is None or day < first:

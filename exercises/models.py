@@ -443,12 +443,36 @@ def version_followed(
     """Of a program's versions (sorted by number), the one the patient followed on `day`: the
     newest one made by the end of that day in `zone`, or the first one before any was made (a
     program may be entered with a start date in the past); None when it did not run that day."""
+    return versions_followed(versions, day, day, zone).get(day)
+
+
+def versions_followed(
+    versions: list[ProgramVersion],
+    first: datetime.date,
+    last: datetime.date,
+    zone: datetime.tzinfo,
+) -> dict[datetime.date, ProgramVersion]:
+    """`version_followed` for each day from `first` to `last` that the program ran, in day order,
+    in one pass (the adherence asks it for every day of a year). Made by the end of a day in
+    `zone` is made on that local day or before."""
     if not versions:
-        return None
-    end_of_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), zone)
-    made = (version for version in reversed(versions) if version.created_at < end_of_day)
-    version = next(made, versions[0])
-    return version if version.runs_on(day) else None
+        return {}
+    # The versions by the local day they were made; a day follows the highest-numbered one made
+    # by then (numbers are the list's order).
+    made = sorted(
+        (version.created_at.astimezone(zone).date(), n) for n, version in enumerate(versions)
+    )
+    followed, newest, next_made = {}, 0, 0
+    day = first
+    while day <= last:
+        while next_made < len(made) and made[next_made][0] <= day:
+            newest = max(newest, made[next_made][1])
+            next_made += 1
+        version = versions[newest]  # the first one while none was made yet
+        if version.runs_on(day):
+            followed[day] = version
+        day += datetime.timedelta(days=1)
+    return followed
 
 
 class ProgramItem(Prescription):

@@ -38,22 +38,23 @@ class Timeline:
     @property
     def weeks(self) -> list[dict]:
         """The chart's panels as weekly means, for the table beside it (screen readers, print)."""
-        days = [self.first + datetime.timedelta(days=n) for n in range(len(self.chart["days"]))]
-        columns = [(s["label"], s["values"]) for p in self.chart["panels"] for s in p["series"]]
-        rows: dict[datetime.date, list[list[float]]] = {}
-        for n, day in enumerate(days):
-            monday = day - datetime.timedelta(days=day.weekday())
-            row = rows.setdefault(monday, [[] for _column in columns])
-            for values, (_label, series) in zip(row, columns, strict=True):
-                if series[n] is not None:
-                    values.append(series[n])
-        return [
-            {
-                "week_start": monday,
-                "values": [round(sum(v) / len(v), 1) if v else None for v in values],
-            }
-            for monday, values in sorted(rows.items(), reverse=True)
-        ]
+        count = len(self.chart["days"])
+        columns = [s["values"] for p in self.chart["panels"] for s in p["series"]]
+        rows = []
+        # Week by week: the period's first week may start before its first day.
+        start = -self.first.weekday()
+        while start < count:
+            end = start + 7
+            means = []
+            for series in columns:
+                values = [v for v in series[max(start, 0) : end] if v is not None]
+                means.append(round(sum(values) / len(values), 1) if values else None)
+            rows.append(
+                {"week_start": self.first + datetime.timedelta(days=start), "values": means}
+            )
+            start = end
+        rows.reverse()
+        return rows
 
     @property
     def columns(self) -> list[str]:
@@ -83,9 +84,7 @@ def patient_timeline(patient: Patient, days: int, today: datetime.date | None = 
         return [None] * days
 
     adherence = empty()
-    programs = list(
-        Program.objects.for_clinic(patient.clinic_id).filter(patient=patient).only("id")
-    )
+    programs = Program.objects.for_clinic(patient.clinic_id).filter(patient=patient)
     weekly: dict[datetime.date, list[int]] = defaultdict(lambda: [0, 0])
     zone = timezone.get_current_timezone()
     for program_weeks in programs_adherence(
@@ -158,5 +157,6 @@ def patient_timeline(patient: Patient, days: int, today: datetime.date | None = 
                 "series": series,
             }
         )
-    chart = {"days": [_epoch(day) for day in index], "panels": panels}
+    # Noon UTC of each day, a day's seconds apart (UTC keeps no clock changes).
+    chart = {"days": list(range(_epoch(first), _epoch(today) + 1, 86400)), "panels": panels}
     return Timeline(first=first, last=today, chart=chart)

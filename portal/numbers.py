@@ -15,6 +15,10 @@ from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.translation import get_language
 
+# Longer numbers take Django's own formatting (which writes more than 200 digits in scientific
+# notation).
+_PLAIN_DIGITS = 200
+
 
 @functools.lru_cache(maxsize=8)
 def _decimal_separator(language: str | None) -> str:
@@ -27,7 +31,20 @@ def fixed(value: Decimal | float | int | None, places: int, *, language: str | N
     through its shortest text first, so 77.85 stays 77.85 rather than 77.8499… before rounding."""
     if value is None:
         return ""
+    return _fixed(value, places, _decimal_separator(get_language() if language == "" else language))
+
+
+# Tables repeat their values (pain 0-10, a weight to one decimal, percentages): each text is
+# made once. Typed, because a float and a Decimal that compare equal may round differently.
+@functools.lru_cache(maxsize=4096, typed=True)
+def _fixed(value: Decimal | float | int, places: int, separator: str) -> str:
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     rounded = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    separator = _decimal_separator(get_language() if language == "" else language)
-    return numberformat.format(rounded, separator, decimal_pos=places)
+    _sign, digits, exponent = rounded.as_tuple()
+    if abs(exponent) + len(digits) > _PLAIN_DIGITS:  # pragma: no cover - no value is this long
+        return numberformat.format(rounded, separator, decimal_pos=places)
+    # What numberformat.format makes of it without grouping, written directly (half the time of
+    # the whole call): the quantized digits as they are, and no "-0" for a zero, as Django
+    # writes it.
+    text = f"{rounded.copy_abs() if rounded.is_zero() else rounded:f}"
+    return text if separator == "." else text.replace(".", separator)

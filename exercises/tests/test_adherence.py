@@ -7,10 +7,19 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exercises import services
 from exercises.adherence import program_adherence
-from exercises.models import Exercise, ExerciseLog, ProgramVersion, SessionLog
+from exercises.models import (
+    Exercise,
+    ExerciseLog,
+    ProgramVersion,
+    SessionLog,
+    version_followed,
+    versions_followed,
+)
 from exercises.selectors import version_items
 from exercises.services import ItemIn, ProgramIn
 
@@ -145,3 +154,46 @@ def test_pain_and_effort_means_per_week(alice, patient_a):
 def test_no_weeks_before_the_program_starts(alice, patient_a):
     program = _program(patient_a, alice, D(2026, 12, 7), None)
     assert program_adherence(program, today=D(2026, 12, 1), zone=ZONE) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    made=st.lists(
+        st.datetimes(
+            min_value=datetime.datetime(2026, 3, 20),
+            max_value=datetime.datetime(2026, 11, 10),
+            timezones=st.just(datetime.UTC),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    spans=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 60)), min_size=5, max_size=5),
+)
+def test_the_versions_followed_over_a_span_are_each_days_rule(made, spans):
+    """`versions_followed` (one pass over a year, for the adherence) gives each day what the
+    rule itself says: the newest version made by the end of that local day, or the first before
+    any; only on days it ran. Versions made in any order, across both clock changes."""
+    first = D(2026, 3, 1)
+    versions = [
+        ProgramVersion(
+            number=n + 1,
+            created_at=created,
+            start_date=first + datetime.timedelta(days=start),
+            end_date=first + datetime.timedelta(days=start + length),
+        )
+        for n, (created, (start, length)) in enumerate(zip(made, spans, strict=False))
+    ]
+
+    def rule(day):
+        end_of_day = datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time(), ZONE
+        )
+        made_by_then = [v for v in versions if v.created_at < end_of_day]
+        version = made_by_then[-1] if made_by_then else versions[0]
+        return version if version.runs_on(day) else None
+
+    last = D(2026, 11, 30)
+    days = [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
+    expected = {day: v for day in days if (v := rule(day)) is not None}
+    assert versions_followed(versions, first, last, ZONE) == expected
+    assert all(version_followed(versions, day, ZONE) is expected.get(day) for day in days[::7])

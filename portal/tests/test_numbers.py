@@ -1,9 +1,12 @@
 """Numbers as the user reads them (portal.numbers.fixed)."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from django.utils import translation
+from django.utils import numberformat, translation
+from django.utils.formats import get_format
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portal.numbers import fixed
 
@@ -24,3 +27,22 @@ def test_values_are_rounded_half_up_in_the_users_language(value, places, dutch, 
         assert fixed(value, places) == dutch
     with translation.override("en"):
         assert fixed(value, places) == english
+
+
+@given(
+    value=st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**7), max_value=10**7),
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e7, max_value=1e7),
+        st.integers(min_value=-(10**9), max_value=10**9),
+    ),
+    places=st.integers(min_value=0, max_value=3),
+    language=st.sampled_from(["nl", "en"]),
+)
+def test_the_text_is_djangos_number_format_without_grouping(value, places, language):
+    """`fixed` writes the rounded digits itself (Django's numberformat was most of a long
+    table's formatting): the same text as numberformat, negative zeros included."""
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    rounded = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    separator = get_format("DECIMAL_SEPARATOR", language)
+    expected = numberformat.format(rounded, separator, decimal_pos=places, use_l10n=False)
+    assert fixed(value, places, language=language) == expected
