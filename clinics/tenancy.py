@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.http import Http404, HttpRequest, HttpResponse
+
+from portal.rows import ModelColumns, model_columns
 
 if TYPE_CHECKING:
     from clinics.models import Clinic, Membership, User
@@ -83,64 +84,50 @@ def _signed_in_read(user: User) -> tuple[list[Membership], bool]:
     """The user's active memberships with their clinics, and whether they have patient records,
     in one hand-written statement. Every signed-in request runs it: built by the ORM it cost
     four times the statement (1.7 ms against 0.4 here), more than any other part of a request
-    before its view. The rows become models through `Model.from_db`, as the ORM's own do."""
-    membership_model = user.memberships.model
-    sql, membership_fields, clinic_fields = signed_in_statement(membership_model)
+    before its view."""
+    sql, membership_columns, clinic_columns = signed_in_statement(user.memberships.model)
     with connection.cursor() as cursor:
         cursor.execute(sql, {"user": user.pk})
         rows = cursor.fetchall()
-    if not rows:  # pragma: no cover - the statement always answers one row at least
-        return [], False
-    has_records = rows[0][0]
-    clinic_model = membership_model._meta.get_field("clinic").related_model
-    split = 1 + len(membership_fields)
+    split = 1 + membership_columns.width
     memberships = []
     for row in rows:
         if row[1] is None:  # the LEFT JOIN's one row for a user without memberships
             continue
-        membership = membership_model.from_db(connection.alias, membership_fields, row[1:split])
-        membership.clinic = clinic_model.from_db(connection.alias, clinic_fields, row[split:])
+        membership = membership_columns.build(row[1:split])
+        membership.clinic = clinic_columns.build(row[split:])
         memberships.append(membership)
-    return memberships, has_records
+    return memberships, rows[0][0]
 
 
 @functools.cache
-def signed_in_statement(membership_model: type[Membership]) -> tuple[str, list[str], list[str]]:
+def signed_in_statement(
+    membership_model: type[Membership],
+) -> tuple[str, ModelColumns, ModelColumns]:
     """The statement of `_signed_in_read` (the benchmark's floors run it too), built once from
     the models' own metadata. "Active" is `MembershipQuerySet.active()` (the membership and its
-    user active); a test holds the two to the same rows. `from_db` takes database values as
-    they are, so no field here may convert them (an encrypted one would)."""
+    user active); a test holds the two to the same rows. It always answers a row: the first
+    column says whether the user has patient records, the others are empty without a
+    membership."""
     clinic_model = membership_model._meta.get_field("clinic").related_model
     user_model = membership_model._meta.get_field("user").related_model
     patient_model = user_model._meta.get_field("patient_records").related_model
-    columns = {}
-    for model in (membership_model, clinic_model):
-        fields = model._meta.concrete_fields
-        converting = [f.name for f in fields if hasattr(f, "from_db_value")]
-        if converting:
-            raise ImproperlyConfigured(
-                f"tenancy reads {model.__name__} without the ORM: {converting} would need it."
-            )
-        columns[model] = [f.attname for f in fields], [f.column for f in fields]
+    membership_columns = model_columns(membership_model, "m")
+    clinic_columns = model_columns(clinic_model, "c")
     quote = connection.ops.quote_name
-    membership_names, membership_columns = columns[membership_model]
-    clinic_names, clinic_columns = columns[clinic_model]
-    select = ", ".join(
-        [f"m.{quote(c)}" for c in membership_columns] + [f"c.{quote(c)}" for c in clinic_columns]
-    )
     sql = f"""
         SELECT EXISTS (
                    SELECT 1 FROM {quote(patient_model._meta.db_table)} p
                    WHERE p.{quote(patient_model._meta.get_field("user").column)} = %(user)s
                ),
-               {select}
+               {membership_columns.sql}, {clinic_columns.sql}
         FROM (SELECT 1) AS one
         LEFT JOIN ({quote(membership_model._meta.db_table)} m
                    JOIN {quote(clinic_model._meta.db_table)} c ON c.id = m.clinic_id
                    JOIN {quote(user_model._meta.db_table)} u ON u.id = m.user_id AND u.is_active)
                ON m.user_id = %(user)s AND m.is_active
         ORDER BY c.name"""  # noqa: S608 - names from the models' metadata, the user a parameter
-    return sql, membership_names, clinic_names
+    return sql, membership_columns, clinic_columns
 
 
 def clinic_set_active(request: HttpRequest, membership: Membership) -> None:

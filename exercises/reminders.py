@@ -63,8 +63,8 @@ def reminders_send_due(today: datetime.date | None = None) -> int:
 
 
 def _exercises_today(patient: Patient, today: datetime.date) -> bool:
-    for program in selectors.patient_programs_running(patient):
-        day = selectors.program_day(program, today)
-        if day is not None and any(entry.due is not False for entry in day.items):
-            return True
-    return False
+    return any(
+        entry.due is not False
+        for program_day in selectors.patient_days(patient, today)
+        for entry in program_day.items
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from exercises.adherence import program_adherence
 from exercises.models import (
     NAME_SEARCH,
     Exercise,
-    ExerciseLog,
+    ExerciseMedia,
     ExerciseReminder,
     Program,
     ProgramItem,
@@ -27,6 +29,7 @@ from exercises.models import (
     version_followed,
 )
 from patients.models import Patient
+from portal.rows import model_columns
 
 LIBRARY_PAGE_SIZE = 30
 # How many days back a patient may still fill in (issue: "up to 7 days back").
@@ -115,13 +118,6 @@ def program_versions(program: Program) -> list[ProgramVersion]:
     return list(program.versions.select_related("created_by").order_by("-number"))
 
 
-def version_on(program: Program, day: datetime.date) -> ProgramVersion | None:
-    """The version the patient followed on `day` (models.version_followed, in the clinics'
-    time zone)."""
-    versions = list(program.versions.defer("goal").order_by("number"))  # goal: encrypted, unused
-    return version_followed(versions, day, timezone.get_current_timezone())
-
-
 def local_today() -> datetime.date:
     return timezone.localdate()
 
@@ -138,6 +134,8 @@ class DayItem:
     times_done: int
     # True/False when the item is due on chosen weekdays; None when any days of the week do.
     due: bool | None
+    # The exercise's photos and videos, in the order they were added.
+    media: list[ExerciseMedia] = field(default_factory=list)
     # What the day's page shows as done: `times_done`, or what the patient just posted.
     shown: int = 0
 
@@ -170,32 +168,83 @@ def patient_programs_running(patient: Patient) -> list[Program]:
     )
 
 
-def program_day(program: Program, day: datetime.date) -> ProgramDay | None:
-    """What the program asked of the patient on `day`, with what they logged. None when no
-    version ran that day."""
-    version = version_on(program, day)
-    if version is None:
-        return None
-    # With each exercise's photos and videos, which the day shows (one query for all).
-    items = list(
-        version.items.select_related("exercise")
-        .prefetch_related("exercise__media")
-        .order_by("position", "id")
-    )
-    done = dict(
-        ExerciseLog.objects.filter(program=program, day=day, item__in=items).values_list(
-            "item_id", "times"
+def patient_days(patient: Patient, day: datetime.date) -> list[ProgramDay]:
+    """What each of the patient's running programs asked of them on `day` (the version they
+    followed, models.version_followed), with what they logged; programs that did not run that
+    day are left out. Three hand-written statements whatever the number of programs and
+    exercises (the page a patient opens every day, and the reminders): the programs with their
+    versions and the day's scores, the chosen versions' items with their exercises and the
+    day's ticks, the exercises' photos and videos. Through the ORM, a query per program and
+    per part was most of the day's page."""
+    program_columns = model_columns(Program, "p")
+    version_columns = model_columns(ProgramVersion, "v", frozenset({"goal"}))  # encrypted, unused
+    session_columns = model_columns(SessionLog, "s")
+    params = {"clinic": patient.clinic_id, "patient": patient.pk, "day": day}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {program_columns.sql}, {version_columns.sql}, {session_columns.sql}
+            FROM exercises_program p
+            JOIN exercises_programversion v ON v.program_id = p.id
+            LEFT JOIN exercises_sessionlog s ON s.program_id = p.id AND s.day = %(day)s
+            WHERE p.clinic_id = %(clinic)s AND p.patient_id = %(patient)s
+              AND p.stopped_at IS NULL
+            ORDER BY p.created_at, p.id, v.number""",  # noqa: S608 - columns from the models
+            params,
         )
-    )
+        rows = cursor.fetchall()
+    programs: dict[int, tuple[Program, list[ProgramVersion], SessionLog | None]] = {}
+    split = program_columns.width + version_columns.width
+    for row in rows:
+        if row[0] not in programs:
+            session = session_columns.build(row[split:]) if row[split] is not None else None
+            programs[row[0]] = (program_columns.build(row[: program_columns.width]), [], session)
+        programs[row[0]][1].append(version_columns.build(row[program_columns.width : split]))
+    zone = timezone.get_current_timezone()
+    days = []
+    for program, versions, session in programs.values():
+        if (version := version_followed(versions, day, zone)) is not None:
+            days.append(ProgramDay(program=program, version=version, day=day, session=session))
+    if days:
+        _day_items(days, day)
+    return days
+
+
+def _day_items(days: list[ProgramDay], day: datetime.date) -> None:
+    """The items of each day's version, in order, with their exercises, photos and videos and
+    the times ticked off that day."""
+    item_columns = model_columns(ProgramItem, "i")
+    exercise_columns = model_columns(Exercise, "e")
+    media_columns = model_columns(ExerciseMedia, "m")
+    by_version = {program_day.version.pk: program_day for program_day in days}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {item_columns.sql}, {exercise_columns.sql}, l.times
+            FROM exercises_programitem i
+            JOIN exercises_exercise e ON e.id = i.exercise_id
+            LEFT JOIN exercises_exerciselog l ON l.item_id = i.id AND l.day = %(day)s
+            WHERE i.version_id = ANY(%(versions)s)
+            ORDER BY i.position, i.id""",  # noqa: S608 - columns from the models
+            {"day": day, "versions": list(by_version)},
+        )
+        rows = cursor.fetchall()
+        exercise_ids = list({row[item_columns.width] for row in rows})
+        cursor.execute(
+            f"""SELECT {media_columns.sql} FROM exercises_exercisemedia m
+            WHERE m.exercise_id = ANY(%(exercises)s) ORDER BY m.created_at, m.id""",  # noqa: S608
+            {"exercises": exercise_ids},
+        )
+        media: dict[int, list[ExerciseMedia]] = defaultdict(list)
+        for media_row in cursor.fetchall():
+            shown = media_columns.build(media_row)
+            media[shown.exercise_id].append(shown)
     weekday = day.isoweekday()
-    session = SessionLog.objects.filter(program=program, day=day).first()
-    return ProgramDay(
-        program=program,
-        version=version,
-        day=day,
-        items=[DayItem(i, done.get(i.pk, 0), i.is_due_on(weekday)) for i in items],
-        session=session,
-    )
+    split = item_columns.width + exercise_columns.width
+    for row in rows:
+        item = item_columns.build(row[: item_columns.width])
+        item.exercise = exercise_columns.build(row[item_columns.width : split])
+        by_version[item.version_id].items.append(
+            DayItem(item, row[split] or 0, item.is_due_on(weekday), media[item.exercise_id])
+        )
 
 
 def program_for_patient(patient: Patient, program_id: int) -> Program | None:

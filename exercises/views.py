@@ -432,11 +432,7 @@ def my_day(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Today's exercises (or one of the 7 days before), ticked off, with pain and effort."""
     days = selectors.loggable_days()
     day = forms.parse_day(request.GET.get("day") or request.POST.get("day"), days) or days[0]
-    program_days = [
-        program_day
-        for program in selectors.patient_programs_running(scope.patient)
-        if (program_day := selectors.program_day(program, day)) is not None
-    ]
+    program_days = selectors.patient_days(scope.patient, day)
     if request.method == "POST":
         return _my_day_save(request, scope, day, days, program_days)
     return _my_day_page(request, scope, day, days, program_days)

@@ -247,13 +247,12 @@ def test_a_change_makes_a_version_and_the_record_shows_what_was_seen_when(
     ]
     page = client.get(reverse("exercises:program_version", args=[patient_a.pk, program.pk, 1]))
     assert items[1].exercise.name_nl in page.content.decode()
-    # The day before the change, the patient followed version 1.
-    assert selectors.version_on(
-        program, timezone.localdate() - datetime.timedelta(days=1)
-    ) is None or (
-        selectors.version_on(program, timezone.localdate() - datetime.timedelta(days=1)).number == 1
-    )
-    assert selectors.version_on(program, timezone.localdate()).number == 2
+    # The day before the change, the patient followed version 1 (if the program ran then).
+    today = timezone.localdate()
+    before = selectors.patient_days(program.patient, today - datetime.timedelta(days=1))
+    assert [d.version.number for d in before] in ([], [1])
+    (followed,) = selectors.patient_days(program.patient, today)
+    assert followed.version.number == 2 and followed.program == program
 
 
 def test_staff_program_pages_are_access_logged(client_for, alice, patient_a):
@@ -421,7 +420,7 @@ def test_weekday_items_show_rest_days_and_stopped_programs_disappear(
             items=[item(any_base(0), weekdays=not_today, days_per_week=None)],
         ),
     )
-    day = selectors.program_day(program, today)
+    (day,) = selectors.patient_days(patient_a, today)
     assert day.items[0].due is False and not day.all_done
     services.program_stop(program)
     page = client_for(paul).get(reverse("exercises:my_day", args=[patient_a.pk])).content.decode()
