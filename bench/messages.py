@@ -10,10 +10,11 @@ Then:
 1. `team_inbox_p95_ms`: one GET of the team inbox (`clinic_messages:team_inbox`, the real view
    through Django's test client, signed in as a professional past the second factor: middleware,
    view, queries, access-log INSERT of the 25 patients shown, template), taking turns call by call
-   with its SQL floor `team_inbox_floor_p95_ms`: the hand-written statements that return what the
-   page shows (the page of 25 threads with their patient, assignee, unread flag and the list's
-   length; the navigation's unread count) as the selectors execute them, run on Django's own
-   psycopg connection with every row fetched. `team_inbox_ratio` = page p95 / floor p95. The
+   with its SQL floor `team_inbox_floor_p95_ms` (run.page_against_floor: the signed-in
+   statements, the navigation's unread count, the access-log INSERT, and the statements that
+   return the page's data as the selectors execute them: the page of 25 threads with their
+   patient, assignee, unread flag and the list's length; the viewer's key with its
+   certificate). `team_inbox_ratio` = page p95 / floor p95. The
    same for a name search (`?q=`, through the blind index): `team_inbox_search_*`;
 2. where the page's time goes: the mean of each part over instrumented requests (each SQL
    statement by the function that ran it, the template, the Fernet decryption of the names, the

@@ -10,14 +10,16 @@ logs (ticked off most days, pain, effort, now and then a comment); two stopped p
 1. `program_page_queries_5` / `_30`: the staff's program page of a program with 5 and with 30
    exercises: the number of queries must not grow with the exercises.
 2. `patient_day_p95_ms`: the patient's day (`exercises:my_day`), signed in as the patient past
-   the second factor, against its SQL floor `patient_day_floor_p95_ms`: one hand-written
-   statement returning what the page shows (the running program's version of the day, its
-   exercises with their names, instructions and doses, the day's ticks and its pain, effort
-   and comment). `patient_day_ratio` = page p95 / floor p95.
+   the second factor, against its SQL floor `patient_day_floor_p95_ms` (run.page_against_floor:
+   the signed-in statements, then the record, one statement returning the day (the running
+   program's version of the day, its exercises with their names, instructions, doses and
+   photos, the day's ticks and its pain, effort and comment) and the reminder days).
+   `patient_day_ratio` = page p95 / floor p95.
 3. `timeline_p95_ms`: the professional's timeline over 365 days (`exercises:timeline?days=365`)
-   against `timeline_floor_p95_ms`: the statements returning its data (the daily sums of the four
-   kinds, the pain and effort per day, the year's ticks, the versions and their items for the
-   adherence). `timeline_ratio` = page p95 / floor p95.
+   against `timeline_floor_p95_ms`: the signed-in statements, the navigation's unread count,
+   the access-log INSERT, and the statements returning its data (the record, the daily sums of
+   the four kinds, the pain and effort per day, the year's ticks, the versions and their items
+   for the adherence). `timeline_ratio` = page p95 / floor p95.
 4. `library_search_p95_ms`: the library page searched by a word in 5,000 exercises.
 Page and floor take turns, call by call (`Bench.timed`).
 """
