@@ -6,7 +6,8 @@ the same way. Two triggers, judged on the pain scores (NPRS 0-10) the patient lo
 - HIGH: the three most recent scores are all 7 or more;
 - RISE: the mean of the three most recent scores is 3 or more above the mean of the program's
   first week (at least two scores in that week, and the recent ones all after it).
-One open pain alert per patient at a time: a new one is raised only once it is acknowledged.
+One open pain alert per patient at a time (a constraint, patients.ONE_OPEN_PER_KIND): a new one
+is raised only once it is acknowledged.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from statistics import mean
 from django.utils.translation import gettext_lazy as _
 
 from exercises.models import Program, SessionLog
+from patients.measurements.alerts import alert_raise
 from patients.models import Alert, AlertKind, RuleType
 
 PAIN_ALERT_KIND = "exercise_pain"
@@ -67,8 +69,10 @@ def pain_alert_evaluate(program: Program) -> Alert | None:
     return None
 
 
-def _raise(program: Program, rule_type: str, detail: str) -> Alert:
-    return Alert.objects.create(
+def _raise(program: Program, rule_type: str, detail: str) -> Alert | None:
+    """The alert, or None when another evaluation raised one first (the constraint decides:
+    one open alert of a kind without a rule per patient)."""
+    alert = Alert(
         clinic_id=program.clinic_id,
         patient_id=program.patient_id,
         rule=None,
@@ -76,3 +80,4 @@ def _raise(program: Program, rule_type: str, detail: str) -> Alert:
         rule_type=rule_type,
         detail=detail,
     )
+    return alert if alert_raise(alert) else None

@@ -410,6 +410,7 @@ class ThresholdRule(ClinicOwnedModel):
 
 
 ONE_OPEN_PER_RULE = "alert_one_open_per_rule"
+ONE_OPEN_PER_KIND = "alert_one_open_per_kind"
 
 
 class AlertQuerySet(ClinicQuerySet):
@@ -453,6 +454,13 @@ class Alert(ClinicOwnedModel):
                 fields=["rule", "patient"],
                 condition=models.Q(acknowledged_at__isnull=True),
                 name=ONE_OPEN_PER_RULE,
+            ),
+            # An alert of a registered kind raised without a rule (the exercises' pain alert):
+            # one open per patient and kind.
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=models.Q(acknowledged_at__isnull=True, rule__isnull=True),
+                name=ONE_OPEN_PER_KIND,
             ),
         ]
 

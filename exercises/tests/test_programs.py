@@ -27,10 +27,11 @@ from exercises.models import (
     SessionLog,
     Tag,
 )
-from exercises.pain import PAIN_ALERT_KIND
+from exercises.pain import PAIN_ALERT_KIND, pain_alert_evaluate
 from exercises.services import ItemIn, ProgramIn
 from exercises.timeline import patient_timeline
-from patients.models import Alert
+from patients.measurements.alerts import alert_raise
+from patients.models import Alert, RuleType
 from patients.tests.factories import add_measurement
 
 pytestmark = pytest.mark.django_db
@@ -501,6 +502,34 @@ def test_three_sessions_with_high_pain_flag_the_dashboard_once(client_for, alice
     staff.post(reverse("patients:alert_ack", args=[patient_a.pk, alert.pk]))
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
+
+
+def test_a_pain_alert_raised_meanwhile_is_not_raised_twice(alice, patient_a):
+    """Two evaluations at once (two days saved from two phones) both pass the check for an open
+    alert; the constraint lets one insert and the other give way, without an error."""
+    program = program_for(patient_a, alice)
+
+    def pain_alert():
+        return Alert(
+            clinic=patient_a.clinic, patient=patient_a, rule=None, kind=PAIN_ALERT_KIND,
+            rule_type=RuleType.UPPER, detail="NPRS 8, 8, 8",
+        )  # fmt: skip
+
+    assert alert_raise(pain_alert()) is True
+    assert alert_raise(pain_alert()) is False  # the one that lost the race
+    assert Alert.objects.filter(patient=patient_a, kind=PAIN_ALERT_KIND).count() == 1
+    # Once acknowledged, the rule raises a new one.
+    Alert.objects.filter(patient=patient_a).update(acknowledged_at=timezone.now())
+    today = timezone.localdate()
+    for back in range(3):
+        SessionLog.objects.create(
+            clinic=program.clinic,
+            program=program,
+            day=today - datetime.timedelta(days=back),
+            pain=8,
+        )
+    assert pain_alert_evaluate(program) is not None
+    assert pain_alert_evaluate(program) is None
 
 
 def test_pain_three_points_above_the_first_week_flags(client_for, alice, paul, patient_a):

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Clinic, User
 from patients.kinds import BLOOD_PRESSURE, KINDS
 from patients.models import (
+    ONE_OPEN_PER_KIND,
     ONE_OPEN_PER_RULE,
     Alert,
     LatestReading,
@@ -359,22 +360,23 @@ def alerts_evaluate(*, patient: Patient, measurements: QuerySet[Measurement]) ->
         for rule_id, m in newest.items()
         if rule_id not in already_open
     ]
-    return [alert for alert in alerts if _raise(alert)]
+    return [alert for alert in alerts if alert_raise(alert)]
 
 
-def _raise(alert: Alert) -> bool:
-    """Insert `alert` unless its rule has an open alert for the patient; whether it did.
+def alert_raise(alert: Alert) -> bool:
+    """Insert `alert` unless its rule (or, raised without a rule, its kind) has an open alert
+    for the patient; whether it did.
 
-    The check above is only a shortcut: another evaluation (an import and a manual reading at
-    once, a retried task) may insert between the check and this. The constraint decides, in a
-    savepoint, so the caller's transaction goes on either way.
+    A check before it is only a shortcut: another evaluation (an import and a manual reading at
+    once, a retried task, two days logged at once) may insert between the check and this. The
+    constraint decides, in a savepoint, so the caller's transaction goes on either way.
     """
     try:
         with transaction.atomic():
             alert.save(force_insert=True)
     except IntegrityError as exc:
         diag = getattr(exc.__cause__, "diag", None)
-        if getattr(diag, "constraint_name", None) != ONE_OPEN_PER_RULE:
+        if getattr(diag, "constraint_name", None) not in (ONE_OPEN_PER_RULE, ONE_OPEN_PER_KIND):
             raise
         return False
     return True
@@ -417,7 +419,7 @@ def alerts_check_missing_readings(*, clinic_id: int, now: datetime.datetime | No
                 detail="",
                 raised_at=now,
             )
-            raised += _raise(alert)
+            raised += alert_raise(alert)
     return raised
 
 
