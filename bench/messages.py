@@ -46,9 +46,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.harness import Bench
 
 CLINIC, COUNTS_CLINIC = "Bench messages", "Bench inbox counts"
 PATIENTS, MESSAGES = 500, 20_000
@@ -63,28 +64,6 @@ MB = 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("messaging_clinicwrap", "messaging_threadread", "messaging_clinicmessage",
           "messaging_thread")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Bench:
-    """What run.py lends this section, so that every section of results.json is measured
-    alike."""
-
-    timed: Callable[..., list[dict[str, float]]]
-    sql_runner: Callable[[list[tuple[str, Any]]], Callable[[], object]]
-    query_count: Callable[[Callable[[], object]], int]  # the queries one call makes
-    # A page and its floor (the signed-in request's statements, the data, the writes) in turns.
-    page_against_floor: Callable[..., dict[str, Any]]
-    executed_by: Callable[[Callable[[], object]], list[tuple[str, Any]]]  # statements, as run
-    signed_in_client: Callable[[Any], Any]
-    staff_for: Callable[[Any, str], Any]
-    checkpoint: Callable[[], None]
-    seed_marker: Callable[[str], dict | None]  # what a seed recorded, if it is this version's
-    seed_mark: Callable[[str, dict], None]  # record a seed
-    names: Callable[[int], tuple[str, str]]  # the i-th seeded patient's given and family name
-    requests: int
-    warmup: int
-    upload_runs: int
 
 
 # --- seeding, once -----------------------------------------------------------------------------

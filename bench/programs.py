@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bench.messages import Bench
+from bench.harness import Bench
 
 CLINIC = "Bench Oefenpraktijk"
 PATIENT_EMAIL = "oefenaar@programs.bench.example"

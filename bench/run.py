@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 from bench import chat, messages, programs  # noqa: E402 - needs the path above
+from bench.harness import Bench  # noqa: E402
 
 SEED_VERSION = 1
 BIG, SMALL, IMPORTS = "Bench clinic 500", "Bench clinic 50", "Bench imports"
@@ -1075,11 +1076,11 @@ def main() -> None:
         results["chat"] = chat.measure_chat(percentile=percentile, checkpoint=checkpoint)
     if "messages" not in args.skip:
         print("Measuring clinic messages: the team inbox and an attachment upload...")
-        results["messages"] = messages.measure_messages(messages_bench(args))
+        results["messages"] = messages.measure_messages(section_bench(args))
     if "programs" not in args.skip:
         print("Measuring exercise programs: the patient's day, the timeline, the library...")
         results["programs"] = programs.measure_programs(
-            programs.ProgramsBench(messages_bench(args), seed_rows=seed_rows, columns=COLUMNS)
+            programs.ProgramsBench(section_bench(args), seed_rows=seed_rows, columns=COLUMNS)
         )
     results["seconds"] = round(time.perf_counter() - started)
     results |= carried_over(args.skip)
@@ -1091,13 +1092,13 @@ def main() -> None:
     print(f"Wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s.")
 
 
-def messages_bench(args: argparse.Namespace) -> messages.Bench:
-    """This script's helpers for bench/messages.py, so that it measures as the rest does."""
+def section_bench(args: argparse.Namespace) -> Bench:
+    """This script's helpers for the sections in modules of their own (bench/harness.py)."""
 
     def names(i: int) -> tuple[str, str]:  # as seed_clinic names its patients
         return GIVEN[i % len(GIVEN)], f"{FAMILY[(i // len(GIVEN)) % len(FAMILY)]} {i:03d}"
 
-    return messages.Bench(
+    return Bench(
         timed=timed, sql_runner=sql_runner, query_count=query_count,
         page_against_floor=page_against_floor, executed_by=executed_by,
         signed_in_client=signed_in_client,
