@@ -58,6 +58,18 @@ class WeekAdherence:
 _ItemRule = tuple[int, int, int, int | None, set[int]]
 
 
+@dataclass(slots=True)
+class _DaysAWeek:
+    """One week of an item on any days a week: the days it ran, the dose of the last of them
+    (times a day, days a week), and what was done on the days something was (at most that day's
+    dose; a day with nothing done adds nothing to the best days' sum)."""
+
+    days_ran: int = 0
+    times_per_day: int = 0
+    days_per_week: int = 0
+    done_days: list[int] = field(default_factory=list)
+
+
 def _monday(day: datetime.date) -> datetime.date:
     return day - datetime.timedelta(days=day.weekday())
 
@@ -157,13 +169,11 @@ def _weeks(
         return []
     by_day = versions_followed(versions, first, today, zone)
     weeks: dict[datetime.date, WeekAdherence] = {}
-    # Per week and slot of an item on any days a week: the days it ran, the dose of the last
-    # one (times a day, days a week), and what was done on the days something was (at most
-    # that day's dose; the days with nothing done add nothing to the best days' sum).
-    running: dict[tuple[datetime.date, int], list] = {}
+    # Per week and slot of an item on any days a week.
+    running: dict[tuple[datetime.date, int], _DaysAWeek] = {}
     week = None
     for day, version in by_day.items():  # in day order
-        week_start = day - datetime.timedelta(days=day.weekday())
+        week_start = _monday(day)
         if week is None or week.week_start != week_start:
             week = weeks[week_start] = WeekAdherence(week_start)
         weekday = day.isoweekday()
@@ -173,18 +183,17 @@ def _weeks(
                     week.prescribed += times_per_day
                     week.done += min(done.get((item_id, day), 0), times_per_day)
                 continue
-            times = done.get((item_id, day), 0)
             if (entry := running.get((week_start, slot))) is None:
-                entry = running[(week_start, slot)] = [0, times_per_day, days_per_week, []]
-            entry[0] += 1
-            entry[1], entry[2] = times_per_day, days_per_week
-            if times:
-                entry[3].append(min(times, times_per_day))
-    for (week_start, _slot), (days_ran, times_per_day, days_per_week, done_days) in running.items():
+                entry = running[(week_start, slot)] = _DaysAWeek()
+            entry.days_ran += 1
+            entry.times_per_day, entry.days_per_week = times_per_day, days_per_week
+            if times := done.get((item_id, day), 0):
+                entry.done_days.append(min(times, times_per_day))
+    for (week_start, _slot), entry in running.items():
         week = weeks[week_start]
-        due_days = min(days_per_week, days_ran)
-        week.prescribed += due_days * times_per_day
-        week.done += sum(sorted(done_days, reverse=True)[:due_days])
+        due_days = min(entry.days_per_week, entry.days_ran)
+        week.prescribed += due_days * entry.times_per_day
+        week.done += sum(sorted(entry.done_days, reverse=True)[:due_days])
     for day, pain, effort in scores:
         week = weeks.get(_monday(day))
         if week is None or day < first:

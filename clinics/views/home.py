@@ -2,8 +2,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from clinics.access import authenticated
-from clinics.models import Membership, Role
-from clinics.tenancy import has_patient_records
+from clinics.models import Role
+from clinics.tenancy import active_memberships, has_patient_records
 
 
 @authenticated
@@ -16,7 +16,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if membership.role == Role.CLINIC_ADMIN:
             return redirect("clinics:staff")
         return redirect("patients:list")
-    if Membership.objects.active().filter(user=request.user).exists():
+    if active_memberships(request):  # none chosen in this session yet
         return redirect("clinics:switch")
     if has_patient_records(request):
         return redirect("patients:my_records")
