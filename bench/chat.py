@@ -41,6 +41,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.harness import Bench
+
 CLINIC = "Bench chat"
 MESSAGES, WRAPS_PER_MESSAGE, CONVERSATIONS = 1_000_000, 3, 10_000
 SENDS, SEND_PAUSE_S = 750, 0.01  # idle sends before the purge, and as many after it
@@ -403,10 +405,13 @@ def milliseconds(samples: list[float], percentile: Callable[[list[float], float]
 
 
 def measure_chat(
-    *, percentile: Callable[[list[float], float], float], checkpoint: Callable[[], None]
+    *,
+    percentile: Callable[[list[float], float], float],
+    checkpoint: Callable[[], None],
+    bench: Bench,
 ) -> dict[str, Any]:
-    """The figures above; `percentile` and `checkpoint` are run.py's, so every section of
-    results.json is measured alike."""
+    """The figures above; `percentile`, `checkpoint` and `bench` are run.py's, so every section
+    of results.json is measured alike."""
     results: dict[str, Any] = {
         "messages": MESSAGES, "wraps": MESSAGES * WRAPS_PER_MESSAGE,
         "conversations": CONVERSATIONS, "notes": NOTES, "seed": [],
@@ -435,19 +440,15 @@ def measure_chat(
     results["send_during_floor"] = milliseconds(during, percentile)
     print(f"  raw batched DELETEs: {results['floor']['seconds']} s", flush=True)
     results["purge_ratio"] = round(results["purge"]["seconds"] / results["floor"]["seconds"], 2)
-    results["inbox"] = inbox_queries()
+    results["inbox"] = inbox_queries(bench)
     print(f"  inbox queries: {results['inbox']}", flush=True)
     return results
 
 
-def inbox_queries() -> dict[str, int]:
+def inbox_queries(bench: Bench) -> dict[str, int]:
     """The queries of the counsellor's inbox page (signed in, past the second factor) with 10,
     then 1,000 conversations in its organisation, each with one message from its reporter."""
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
-    from django_otp import DEVICE_ID_SESSION_KEY
 
     from clinics.mfa_devices import AuthenticatorDevice
     from clinics.models import User
@@ -456,7 +457,7 @@ def inbox_queries() -> dict[str, int]:
     clinic, _organisation, _join_code = chat_clinic()
     counsellors = counsellor_keys()
     user = User.objects.get(email="counsellor1@bench.example")
-    device, _created = AuthenticatorDevice.objects.get_or_create(
+    AuthenticatorDevice.objects.get_or_create(
         user=user, defaults={"name": "bench", "confirmed": True}
     )
     organisation, _created = Organisation.objects.get_or_create(clinic=clinic, name="Bench inbox")
@@ -464,11 +465,7 @@ def inbox_queries() -> dict[str, int]:
         clinic=clinic, organisation=organisation, code="BENCH-INBOX"
     )
     Conversation.objects.filter(organisation=organisation).delete()
-    client = Client()
-    client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    client = bench.signed_in_client(user)
     url = reverse("messaging:inbox") + f"?organisation={organisation.pk}"
     counts = {}
     made = 0
@@ -482,12 +479,10 @@ def inbox_queries() -> dict[str, int]:
             )  # fmt: skip
             send_once(conversation, counsellors)
         made = size
-        client.get(url)  # the first visit fills per-process caches (translations, templates)
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(url)
-        assert response.status_code == 200, response.status_code
-        assert response.content.count(b'class="unread"') == min(size, 50), size
-        counts[f"inbox_queries_{size}"] = len(captured)
+        get = bench.page_getter(client, url)
+        get()  # the first visit fills per-process caches (translations, templates)
+        counts[f"inbox_queries_{size}"] = bench.query_count(get)
+        assert get().content.count(b'class="unread"') == min(size, 50), size
     return counts
 
 

@@ -20,6 +20,8 @@ class Bench:
     page_against_floor: Callable[..., dict[str, Any]]
     executed_by: Callable[[Callable[[], object]], list[tuple[str, Any]]]  # statements, as run
     signed_in_client: Callable[[Any], Any]
+    # A GET that must answer a status (and show a number of table rows, when given).
+    page_getter: Callable[..., Callable[[], object]]
     staff_for: Callable[[Any, str], Any]
     checkpoint: Callable[[], None]
     seed_marker: Callable[[str], dict | None]  # what a seed recorded, if it is this version's

@@ -337,15 +337,6 @@ TIMELINE_FLOOR = (
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def _get(client: Any, url: str, status: int = 200) -> Callable[[], object]:
-    def get() -> object:
-        response = client.get(url)
-        assert response.status_code == status, (url, response.status_code)
-        return response
-
-    return get
-
-
 def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     from django.urls import reverse
     from django.utils import timezone
@@ -365,7 +356,7 @@ def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     programs = {p.current_version.title: p for p in Program.objects.filter(patient=patient)}
     results["queries"] = {
         f"program_page_queries_{n}": bench.query_count(
-            _get(
+            bench.page_getter(
                 staff,
                 reverse("exercises:program", args=[patient.pk, programs[f"{n} oefeningen"].pk]),
             )
@@ -387,7 +378,7 @@ def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     rows = bench.sql_runner([(DAY_FLOOR, params)])()[0]
     assert len(rows) == YEAR_ITEMS, rows
     results["patient_day"] = bench.page_against_floor(
-        _get(own, reverse("exercises:my_day", args=[patient.pk])),
+        bench.page_getter(own, reverse("exercises:my_day", args=[patient.pk])),
         patient.user,
         [(OWN_RECORD, params), (DAY_FLOOR, params), (REMINDER_DAYS, params)],
         requests=bench.requests,
@@ -396,21 +387,21 @@ def measure_programs(pb: ProgramsBench) -> dict[str, Any]:
     first = today - datetime.timedelta(days=364)
     span = {"clinic": clinic.pk, "patient": patient.pk, "first": first, "last": today}
     results["timeline"] = bench.page_against_floor(
-        _get(staff, reverse("exercises:timeline", args=[patient.pk]) + "?days=365"),
+        bench.page_getter(staff, reverse("exercises:timeline", args=[patient.pk]) + "?days=365"),
         staff_user,
         [(sql, span) for sql in (STAFF_RECORD, *TIMELINE_FLOOR)],
         requests=bench.requests,
         warmup=bench.warmup,
     )
     (search,) = bench.timed(
-        _get(staff, reverse("exercises:library") + f"?q={SEARCH}"),
+        bench.page_getter(staff, reverse("exercises:library") + f"?q={SEARCH}"),
         requests=bench.requests,
         warmup=bench.warmup,
     )
     results["library_search"] = {"page": search, "exercises": LIBRARY_SIZE, "q": SEARCH}
     # What any signed-in request costs before a view runs (the root only redirects), for scale.
     (redirect,) = bench.timed(
-        _get(staff, reverse("home"), status=302), requests=bench.requests, warmup=bench.warmup
+        bench.page_getter(staff, reverse("home"), 302), requests=bench.requests, warmup=bench.warmup
     )
     results["signed_in_redirect"] = redirect
     for name in ("patient_day", "timeline"):
